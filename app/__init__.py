@@ -1,0 +1,1 @@
+"""The PySide6 desktop app: windows, pages, widgets and the workers that run core jobs."""

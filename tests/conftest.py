@@ -1,0 +1,68 @@
+"""Shared fixtures: the real media in ../shared/data, and offscreen Qt."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
+
+
+def media(relative: str) -> Path:
+    """A file under ../shared/data; the test is skipped with a clear reason only if data is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.fail(f"test media missing: {path} (the suite reads ../shared/data beside the repository)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def short_video() -> Path:
+    """5 s, 524x524, 25 fps, a woman talking, AAC audio."""
+    return media("video/videoretalking__face_5.mp4")
+
+
+@pytest.fixture(scope="session")
+def vfr_video() -> Path:
+    """6.1 s, 700x700, variable frame rate (nominal 30 fps)."""
+    return media("video/videoretalking__face_1.mp4")
+
+
+@pytest.fixture(scope="session")
+def speech_wav() -> Path:
+    return media("audio/videoretalking__audio_2.wav")
+
+
+@pytest.fixture(scope="session")
+def prepared_project(tmp_path_factory, short_video):
+    """A project of the 5 s clip after the whole prepare stage. Shared: never modify it; use
+    ``project_copy`` for tests that write into a project."""
+    from core.jobs import run_job
+    from core.prepare import PrepareConfig, prepare_job
+    from core.project import Project
+
+    project = Project.create(tmp_path_factory.mktemp("prepared") / "face5", short_video, consent=True)
+    run_job(prepare_job(project, PrepareConfig()))
+    return project
+
+
+@pytest.fixture
+def project_copy(prepared_project, tmp_path):
+    """A private copy of the prepared project that a test may change."""
+    import shutil
+
+    from core.project import Project
+
+    target = tmp_path / "project"
+    shutil.copytree(prepared_project.root, target)
+    return Project.open(target)
