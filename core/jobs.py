@@ -17,6 +17,7 @@ cannot yield (a long library call) takes a :class:`CancelToken` and calls ``toke
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -123,3 +124,20 @@ def format_eta(seconds: float | None) -> str:
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def within(job: Job[R], span: tuple[float, float]) -> Job[R]:
+    """Run a sub-job as the part ``span`` of a larger job: its fractions are mapped into the span.
+
+    Closing the outer generator closes the sub-job too (its ``finally`` blocks run).
+    """
+    lo, hi = span
+    try:
+        while True:
+            try:
+                p = next(job)
+            except StopIteration as stop:
+                return stop.value
+            yield dataclasses.replace(p, fraction=None if p.fraction is None else lo + (hi - lo) * p.fraction)
+    finally:
+        job.close()

@@ -1,0 +1,121 @@
+"""The prepare job: track the face, fit the 3D face model, and report whether the clip is good
+training material."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.jobs import Job, within
+from core.tracking import TrackingConfig, tracking_job
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    backend: str = "mediapipe"
+    crop_size: int = 256
+    allow_download: bool = True
+
+    def tracking(self) -> TrackingConfig:
+        return TrackingConfig(backend=self.backend, crop_size=self.crop_size,
+                              allow_download=self.allow_download)
+
+
+@dataclass
+class ReadinessReport:
+    """What the prepared clip offers for training, in figures and in plain words."""
+
+    duration_s: float
+    frames: int
+    face_share: float
+    face_px: float
+    mouth_open_share: float
+    has_audio: bool
+    fit_metrics: dict[str, Any] = field(default_factory=dict)
+    verdict: str = ""
+    advice: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        lines = [
+            f"Clip: {self.duration_s:.1f} s, {self.frames} frames",
+            f"Face found in {self.face_share:.0%} of frames; face about {self.face_px:.0f} px tall",
+            f"Mouth visibly open in {self.mouth_open_share:.0%} of frames",
+        ]
+        pose = self.fit_metrics.get("pose_range_deg")
+        if pose:
+            lines.append("Head turns: yaw {:.0f} deg, pitch {:.0f} deg, roll {:.0f} deg".format(*pose))
+        err = self.fit_metrics.get("landmark_error_px")
+        if err is not None:
+            lines.append(f"3D fit: landmark error {err:.2f} px"
+                         + (f" (mouth {self.fit_metrics['mouth_landmark_error_px']:.2f} px)"
+                            if "mouth_landmark_error_px" in self.fit_metrics else ""))
+        lines.append(f"Verdict: {self.verdict}")
+        lines += [f"  - {a}" for a in self.advice]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def readiness(tracking, has_audio: bool, fit_metrics: dict[str, Any], crop_scale: float) -> ReadinessReport:
+    n = tracking.n_frames
+    duration = n / tracking.fps
+    face_share = float(tracking.has_face.mean())
+    face_px = float(np.median(tracking.boxes[tracking.has_face, 2]) / crop_scale) if face_share else 0.0
+    opening = tracking.mouth_opening()
+    # 0.03 of the face height: lips visibly apart (closed lips measure below 0.01).
+    mouth_open = float(np.nanmean(opening[tracking.has_face] > 0.03)) if face_share else 0.0
+    advice: list[str] = []
+    severity = 0
+    if not has_audio:
+        advice.append("The video has no sound: the audio model learns from the person's own speech. "
+                      "Use a video with its original audio.")
+        severity = 2
+    if duration < 20:
+        advice.append(f"The clip is short ({duration:.0f} s). 1 to 3 minutes of continuous speech train "
+                      "far better models.")
+        severity = max(severity, 2 if duration < 8 else 1)
+    elif duration < 60:
+        advice.append("Over a minute of speech gives better lip sync; 1 to 3 minutes is ideal.")
+        severity = max(severity, 1)
+    if face_share < 0.9:
+        advice.append(f"The face is missing in {1 - face_share:.0%} of frames; those frames are left "
+                      "untouched and not used for training.")
+        severity = max(severity, 1 if face_share > 0.5 else 2)
+    if face_px < 100:
+        advice.append(f"The face is small ({face_px:.0f} px). Use a closer shot or a higher resolution "
+                      "for sharp teeth and lips.")
+        severity = max(severity, 1)
+    if mouth_open < 0.15:
+        advice.append("The mouth is rarely open: use footage where the person speaks throughout.")
+        severity = max(severity, 1)
+    pose = fit_metrics.get("pose_range_deg")
+    if pose and max(pose[:2]) > 45:
+        advice.append("The head turns a lot; frontal footage gives the most reliable mouths.")
+        severity = max(severity, 1)
+    verdict = ("Good training material." if severity == 0 else
+               "Usable, with limits (see below)." if severity == 1 else
+               "Poor training material: expect weak results (see below).")
+    return ReadinessReport(duration_s=duration, frames=n, face_share=face_share, face_px=face_px,
+                           mouth_open_share=mouth_open, has_audio=has_audio, fit_metrics=fit_metrics,
+                           verdict=verdict, advice=advice)
+
+
+def prepare_job(project, config: PrepareConfig = PrepareConfig()) -> Job[ReadinessReport]:
+    """Track, fit, and report. Each stage resumes or is skipped when already current."""
+    from core.fitting import FitConfig, fit_job
+
+    tracking_config = config.tracking()
+    tracking = yield from tracking_job(project, tracking_config, span=(0.0, 0.6))
+    fit_result = yield from within(fit_job(project, FitConfig()), (0.6, 0.98))
+    metrics = dict(getattr(fit_result, "metrics", {}) or {})
+    report = readiness(tracking, bool(project.source_info.get("has_audio")), metrics,
+                       tracking_config.crop_scale)
+    project.manifest.setdefault("reports", {})["readiness"] = report.to_json()
+    project.save()
+    return report
