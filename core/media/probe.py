@@ -124,7 +124,8 @@ def _rotation_of(path: Path) -> int:
         with av.open(str(path), metadata_errors="ignore") as container:
             stream = container.streams.video[0]
             for frame in container.decode(stream):
-                return int(getattr(frame, "rotation", 0) or 0) % 360
+                # frame.rotation is counter-clockwise (FFmpeg display matrix); we store clockwise.
+                return (-int(round(getattr(frame, "rotation", 0) or 0))) % 360
     except (av.error.FFmpegError, IndexError):
         return 0
     return 0

@@ -60,7 +60,8 @@ class VideoWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._atomic = atomic_path(self.path)
             tmp = self._atomic.__enter__()
-            self._container = av.open(str(tmp), mode="w", format="mp4")
+            self._container = av.open(str(tmp), mode="w", format="mp4",
+                                      options={"movflags": "+use_metadata_tags"})
         except (OSError, av.error.FFmpegError) as exc:
             raise MediaError(f"{self.path}: cannot write here ({exc}). Choose a folder you can write to "
                              "with free space.") from exc

@@ -150,3 +150,16 @@ def test_video_without_audio_says_so(tmp_path):
         w.write(np.zeros((64, 64, 3), np.uint8))
     with pytest.raises(MediaError, match="no audio"):
         load_audio(out)
+
+
+def test_rotation_metadata_is_applied(tmp_path, short_video):
+    from tests.mediatools import cut_clip, set_display_rotation
+
+    clip = cut_clip(short_video, tmp_path / "phone.mp4", 10, with_audio=False)
+    plain = VideoReader(clip).read(3)
+    set_display_rotation(clip, 90)
+    info = probe(clip)
+    assert info.rotation == 90
+    rotated = VideoReader(clip, info).read(3)
+    assert rotated.shape == (plain.shape[1], plain.shape[0], 3)
+    np.testing.assert_array_equal(rotated, np.rot90(plain, k=-1))  # 90 degrees clockwise
