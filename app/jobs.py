@@ -1,0 +1,76 @@
+"""The seam between the pages and the core pipeline.
+
+Pages call these functions (``from app import jobs``; ``jobs.prepare(project)``) and never import the
+pipeline's job modules themselves, so tests can replace any of them with a small fake job. Every
+import of the pipeline happens inside the function, so the app opens even while a stage's module is
+missing or broken; the error then reaches the user as a dialog when they start that stage.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import DubError
+
+log = logging.getLogger(__name__)
+
+DUB_AUDIO_RATE = 48000      # the rate the dub page keeps audio at (playback, trimming, export)
+FEATURE_RATE = 16000        # the rate the audio model listens at
+
+
+def prepare(project):
+    """Job: track the face, fit the 3D model, return a ReadinessReport."""
+    from core.prepare import PrepareConfig, prepare_job
+
+    return prepare_job(project, PrepareConfig())
+
+
+def train_audio(project):
+    """Job: train the audio-to-expression model on the video's own speech."""
+    from core.audio2exp import AudioTrainConfig, train_audio_job
+
+    return train_audio_job(project, AudioTrainConfig())
+
+
+def train_renderer(project, minutes: float | None = None, steps: int | None = None):
+    """Job: train (or resume training) the neural renderer for a time or step budget."""
+    from core.renderer import RendererTrainConfig, train_renderer_job
+
+    config = RendererTrainConfig.for_device("auto", minutes=minutes, steps=steps)
+    return train_renderer_job(project, config)
+
+
+def export(project, audio_path: Path, out_path: Path):
+    """Job: dub ``audio_path`` onto the project's person and write ``out_path``."""
+    from core.dub import DubConfig, dub_job
+
+    return dub_job(project, audio_path, out_path, DubConfig())
+
+
+def load_audio(path: Path) -> np.ndarray:
+    """float32 (n,) mono in [-1, 1] at DUB_AUDIO_RATE, from any common audio or video format."""
+    from core.media import load_audio as _load
+
+    return _load(path, DUB_AUDIO_RATE)
+
+
+def frame_source(project):
+    """The prepared frames of a project with inspection overlays (see PreparedFrames)."""
+    from app.frames import PreparedFrames
+
+    return PreparedFrames(project)
+
+
+def dub_preview(project, audio_path: Path):
+    """A DubPreview of ``audio_path``: loads the models and predicts the expressions (slow)."""
+    from app.frames import DubPreview
+
+    return DubPreview(project, audio_path)
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise DubError(message)

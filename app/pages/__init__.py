@@ -1,0 +1,1 @@
+"""One page of the main window per module: start, prepare, train, dub."""

@@ -1,0 +1,454 @@
+"""Dub page: the audio (a file or the microphone), a trimmed waveform, a live preview, and export."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from app import audio_io, jobs
+from app.dialogs import show_error
+from app.session import Session
+from app.widgets.frame_viewer import FrameViewer
+from app.widgets.level_meter import LevelMeter
+from app.widgets.progress_panel import ProgressPanel
+from app.widgets.waveform import Waveform
+from app.workers import LatestOnly
+
+log = logging.getLogger(__name__)
+
+AUDIO_FILTER = ("Audio (*.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus *.wma *.aiff *.mp4 *.mov *.mkv);;"
+                "All files (*)")
+EXPORT_JOB = "export"
+TRIM_TOLERANCE_S = 0.01  # a trim closer than this to the ends counts as untrimmed
+
+
+def ask_save_path(parent, suggested: Path) -> Path | None:
+    """The export file the user picks (tests replace this)."""
+    path, _ = QFileDialog.getSaveFileName(parent, "Export the dubbed video", str(suggested),
+                                          "MP4 video (*.mp4)")
+    if not path:
+        return None
+    path = Path(path)
+    return path if path.suffix.lower() == ".mp4" else path.with_suffix(".mp4")
+
+
+def reveal(path: Path) -> None:
+    """Show the folder holding ``path`` in the system's file manager."""
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
+
+
+class DubPage(QWidget):
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.audio: np.ndarray | None = None  # float32 mono at jobs.DUB_AUDIO_RATE
+        self.audio_path: Path | None = None
+        self.preview = None  # DubPreview for the current audio and trim
+        self.preview_key: tuple | None = None
+        self.last_export: Path | None = None
+        self.recorder = audio_io.Recorder()
+        self.player: audio_io.Player | None = None
+        self.devices: list[audio_io.InputDevice] = []
+        self._play_start = (0.0, 0)  # (monotonic time, frame) when playback started
+
+        self.builder = LatestOnly(self)  # builds DubPreview objects (loads models: slow)
+        self.builder.done.connect(self._on_preview_built)
+        self.builder.failed.connect(self._on_preview_failed)
+        self.renders = LatestOnly(self)  # renders single preview frames
+        self.renders.done.connect(self._on_frame)
+        self.renders.failed.connect(self._on_frame_failed)
+
+        title = QLabel("Dub")
+        title.setObjectName("pageTitle")
+
+        # audio source
+        self.load_button = QPushButton("Load audio file...")
+        self.load_button.setObjectName("primaryButton")
+        self.load_button.clicked.connect(self.choose_audio)
+        self.device_combo = QComboBox()
+        self.device_combo.setMinimumWidth(220)
+        self.record_button = QPushButton("Record")
+        self.record_button.setCheckable(True)
+        self.record_button.setObjectName("recordButton")
+        self.record_button.toggled.connect(self._on_record_toggled)
+        self.level = LevelMeter()
+        self.record_label = QLabel("")
+        self.audio_label = QLabel("No audio loaded yet.")
+        self.audio_label.setObjectName("audioLabel")
+        source_row = QHBoxLayout()
+        source_row.addWidget(self.load_button)
+        source_row.addSpacing(24)
+        source_row.addWidget(QLabel("or record from:"))
+        source_row.addWidget(self.device_combo)
+        source_row.addWidget(self.record_button)
+        source_row.addWidget(self.level, 1)
+        source_row.addWidget(self.record_label)
+        self.waveform = Waveform()
+        self.waveform.trim_changed.connect(self._on_trim)
+        audio_box = QGroupBox("Audio the person will speak")
+        audio_layout = QVBoxLayout(audio_box)
+        audio_layout.addLayout(source_row)
+        audio_layout.addWidget(self.audio_label)
+        audio_layout.addWidget(self.waveform)
+
+        # preview
+        self.viewer = FrameViewer("Load audio to preview the dubbed video.")
+        self.viewer.frame_changed.connect(self._on_scrub)
+        self.play_button = QPushButton("Play")
+        self.play_button.setToolTip("Play the preview with sound (Space)")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.preview_label = QLabel("")
+        self.preview_label.setWordWrap(True)
+        play_row = QHBoxLayout()
+        play_row.addWidget(self.play_button)
+        play_row.addWidget(self.preview_label, 1)
+        preview_box = QGroupBox("Preview")
+        preview_layout = QVBoxLayout(preview_box)
+        preview_layout.addWidget(self.viewer, 1)
+        preview_layout.addLayout(play_row)
+        self.play_timer = QTimer(self)
+        self.play_timer.timeout.connect(self._play_tick)
+        self.level_timer = QTimer(self)
+        self.level_timer.setInterval(50)
+        self.level_timer.timeout.connect(self._poll_recorder)
+
+        # export
+        self.export_button = QPushButton("Export video...")
+        self.export_button.setObjectName("primaryButton")
+        self.export_button.setToolTip("Write the dubbed video at the original resolution and frame "
+                                      "rate (Ctrl+E)")
+        self.export_button.clicked.connect(self.export)
+        self.export_progress = ProgressPanel()
+        self.export_progress.cancel_requested.connect(lambda: session.runner.cancel(EXPORT_JOB))
+        self.reveal_button = QPushButton("Show in folder")
+        self.reveal_button.setEnabled(False)
+        self.reveal_button.clicked.connect(lambda: self.last_export and reveal(self.last_export))
+        export_box = QGroupBox("Export")
+        export_layout = QHBoxLayout(export_box)
+        export_layout.addWidget(self.export_button)
+        export_layout.addWidget(self.export_progress, 1)
+        export_layout.addWidget(self.reveal_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 16)
+        layout.addWidget(title)
+        layout.addWidget(audio_box)
+        layout.addWidget(preview_box, 1)
+        layout.addWidget(export_box)
+
+        runner = session.runner
+        runner.progress.connect(self._on_progress)
+        runner.finished_ok.connect(self._on_exported)
+        runner.failed.connect(self._on_export_failed)
+        runner.cancelled.connect(self._on_export_cancelled)
+        runner.stopped.connect(self._on_stopped)
+        runner.busy_changed.connect(lambda _: self._update_buttons())
+        session.project_changed.connect(self._on_project)
+        self.refresh_devices()
+        self._update_buttons()
+
+    # ---- devices and recording ---------------------------------------------------------------------
+    def refresh_devices(self) -> None:
+        self.devices = audio_io.input_devices()
+        self.device_combo.clear()
+        for d in self.devices:
+            self.device_combo.addItem(d.name)
+        wanted = self.session.settings.preferences().input_device
+        names = [d.name for d in self.devices]
+        if wanted in names:
+            self.device_combo.setCurrentIndex(names.index(wanted))
+        if not self.devices:
+            self.device_combo.addItem("no microphone found")
+            self.record_label.setText("No microphone on this computer: load an audio file instead.")
+        else:
+            self.record_label.setText("")
+        self._update_buttons()
+
+    def _on_record_toggled(self, on: bool) -> None:
+        if on:
+            self.start_recording()
+        else:
+            self.stop_recording()
+
+    def start_recording(self) -> None:
+        if not self.devices or self.session.project is None:
+            self._set_checked(self.record_button, False)
+            return
+        device = self.devices[self.device_combo.currentIndex()]
+        self.stop_playing()
+        try:
+            self.recorder.start(device)
+        except Exception as exc:  # noqa: BLE001
+            self._set_checked(self.record_button, False)
+            show_error(self, exc, "Recording failed")
+            return
+        self.session.settings.update_preferences(input_device=device.name)
+        self.record_button.setText("Stop")
+        self.level_timer.start()
+
+    def stop_recording(self) -> Path | None:
+        if not self.recorder.recording:
+            return None
+        self.level_timer.stop()
+        samples = self.recorder.stop()
+        rate = self.recorder.rate
+        self._set_checked(self.record_button, False)
+        self.record_button.setText("Record")
+        self.level.set_level(0.0)
+        if len(samples) < rate * 0.2:
+            self.record_label.setText("The recording was too short; nothing kept.")
+            return None
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = self.session.project.path("recordings", f"recording-{stamp}.wav")
+        try:
+            audio_io.save_wav(path, samples, rate)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, "The recording could not be saved")
+            return None
+        self.record_label.setText(f"Recorded {len(samples) / rate:.1f} s")
+        self.load_audio(path)
+        return path
+
+    def _poll_recorder(self) -> None:
+        self.level.set_level(self.recorder.level)
+        self.record_label.setText(f"recording {self.recorder.seconds:5.1f} s")
+
+    @staticmethod
+    def _set_checked(button: QPushButton, value: bool) -> None:
+        blocked = button.blockSignals(True)
+        button.setChecked(value)
+        button.blockSignals(blocked)
+
+    # ---- audio ---------------------------------------------------------------------------------------
+    def choose_audio(self) -> None:
+        prefs = self.session.settings.preferences()
+        path, _ = QFileDialog.getOpenFileName(self, "Audio the person will speak", prefs.last_audio_dir,
+                                              AUDIO_FILTER)
+        if path:
+            self.session.settings.update_preferences(last_audio_dir=str(Path(path).parent))
+            self.load_audio(Path(path))
+
+    def load_audio(self, path: Path) -> bool:
+        try:
+            audio = jobs.load_audio(path)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, "This audio cannot be used")
+            return False
+        self.stop_playing()
+        self.audio, self.audio_path = audio, Path(path)
+        seconds = len(audio) / jobs.DUB_AUDIO_RATE
+        self.audio_label.setText(f"{self.audio_path.name}: {seconds:.1f} s. Drag the edges of the "
+                                 "blue band to trim it.")
+        self.waveform.set_audio(audio, jobs.DUB_AUDIO_RATE)
+        self.rebuild_preview()
+        self._update_buttons()
+        return True
+
+    def trim(self) -> tuple[float, float]:
+        return self.waveform.trim() if self.audio is not None else (0.0, 0.0)
+
+    def _on_trim(self, start: float, end: float) -> None:
+        self.rebuild_preview()
+
+    def dub_audio_path(self) -> Path:
+        """The audio file to dub: the loaded file, or a trimmed copy of it in the project folder."""
+        if self.audio is None or self.audio_path is None:
+            raise RuntimeError("no audio loaded")
+        start, end = self.trim()
+        duration = len(self.audio) / jobs.DUB_AUDIO_RATE
+        if start <= TRIM_TOLERANCE_S and end >= duration - TRIM_TOLERANCE_S:
+            return self.audio_path
+        a, b = int(round(start * jobs.DUB_AUDIO_RATE)), int(round(end * jobs.DUB_AUDIO_RATE))
+        path = self.session.project.path(
+            "audio", f"{self.audio_path.stem}-{int(start * 1000)}-{int(end * 1000)}ms.wav")
+        if not path.exists():
+            audio_io.save_wav(path, self.audio[a:b], jobs.DUB_AUDIO_RATE)
+        return path
+
+    # ---- preview -------------------------------------------------------------------------------------
+    def rebuild_preview(self) -> None:
+        project = self.session.project
+        if project is None or self.audio is None:
+            return
+        start, end = self.trim()
+        if end - start < 0.1:
+            self.preview_label.setText("The trimmed audio is too short to dub.")
+            return
+        self.stop_playing()
+        self.preview, self.preview_key = None, (self.audio_path, round(start, 3), round(end, 3))
+        self.renders.clear()
+        self.preview_label.setText("Preparing the preview (loading the models)...")
+        try:
+            path = self.dub_audio_path()
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, "The trimmed audio could not be saved")
+            return
+        self.builder.request(self.preview_key, lambda: jobs.dub_preview(project, path))
+
+    def _on_preview_built(self, key, preview) -> None:
+        if key != self.preview_key:
+            return
+        self.preview = preview
+        self.viewer.set_frame_count(preview.n_frames, preview.fps)
+        mode = getattr(preview, "mode", "")
+        self.preview_label.setText(f"{preview.n_frames} frames at {preview.fps:.2f} fps"
+                                   + (f", {mode} renderer" if mode else "")
+                                   + ". Scrub the timeline or press Play.")
+        self.viewer.set_frame(0)
+        self._request_frame(0)
+
+    def _on_preview_failed(self, key, exc) -> None:
+        if key != self.preview_key:
+            return
+        message = str(exc) if isinstance(exc, Exception) else "unknown error"
+        log.info("no preview: %s", message)
+        self.viewer.set_frame_count(0)
+        self.viewer.view.clear_image("No preview yet.")
+        self.preview_label.setText(f"No preview: {message}")
+
+    def _on_scrub(self, frame: int) -> None:
+        if self.preview is not None:
+            start, _ = self.trim()
+            self.waveform.set_playhead(start + frame / self.preview.fps)
+            self._request_frame(frame)
+
+    def _request_frame(self, frame: int) -> None:
+        preview = self.preview
+        self.renders.request((self.preview_key, frame), lambda: preview.frame(frame))
+
+    def _on_frame(self, key, image) -> None:
+        preview_key, frame = key
+        if preview_key == self.preview_key:
+            self.viewer.show_image(image)
+
+    def _on_frame_failed(self, key, exc) -> None:
+        self.stop_playing()
+        self.preview_label.setText(f"The preview frame could not be made: {exc}")
+
+    def toggle_play(self) -> None:
+        if self.play_timer.isActive():
+            self.stop_playing()
+        else:
+            self.start_playing()
+
+    def start_playing(self) -> None:
+        if self.preview is None or self.audio is None:
+            return
+        if self.viewer.frame >= self.viewer.frame_count - 1:
+            self.viewer.set_frame(0)
+        frame = self.viewer.frame
+        start, end = self.trim()
+        a = int(round((start + frame / self.preview.fps) * jobs.DUB_AUDIO_RATE))
+        b = int(round(end * jobs.DUB_AUDIO_RATE))
+        if self.player is None:
+            self.player = audio_io.Player()
+        with_sound = self.player.play(self.audio[a:b], jobs.DUB_AUDIO_RATE)
+        if not with_sound:
+            self.preview_label.setText("No sound output device: playing without sound.")
+        self._play_start = (time.monotonic(), frame)
+        self.play_timer.start(max(int(1000 / self.preview.fps / 2), 10))
+        self.play_button.setText("Pause")
+
+    def stop_playing(self) -> None:
+        if self.play_timer.isActive():
+            self.play_timer.stop()
+            if self.player is not None:
+                self.player.stop()
+        self.play_button.setText("Play")
+
+    def _play_tick(self) -> None:
+        t0, frame0 = self._play_start
+        frame = frame0 + int((time.monotonic() - t0) * self.preview.fps)
+        if frame >= self.viewer.frame_count:
+            self.stop_playing()
+            return
+        if frame != self.viewer.frame:
+            self.viewer.set_frame(frame)  # frames the renderer cannot keep up with are skipped
+
+    def step(self, delta: int) -> None:
+        self.stop_playing()
+        self.viewer.step(delta)
+
+    # ---- export --------------------------------------------------------------------------------------
+    def export(self) -> None:
+        project = self.session.project
+        if project is None or self.audio is None or self.session.runner.is_running():
+            return
+        prefs = self.session.settings.preferences()
+        folder = Path(prefs.last_export_dir) if prefs.last_export_dir else self.audio_path.parent
+        out = ask_save_path(self, folder / f"{project.name}-dubbed.mp4")
+        if out is None:
+            return
+        self.session.settings.update_preferences(last_export_dir=str(out.parent))
+        try:
+            audio_path = self.dub_audio_path()
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, "The trimmed audio could not be saved")
+            return
+        self.stop_playing()
+        self.last_export = None
+        self.reveal_button.setEnabled(False)
+        self.export_progress.show_message(f"Exporting {out.name}...", done=False)
+        self.session.runner.start(EXPORT_JOB, lambda: jobs.export(project, audio_path, out))
+        self.export_progress.set_running(True)
+
+    def _on_progress(self, name: str, record) -> None:
+        if name == EXPORT_JOB:
+            handle = self.session.runner.jobs.get(name)
+            self.export_progress.show_progress(record, handle.elapsed_s if handle else 0.0)
+
+    def _on_exported(self, name: str, result) -> None:
+        if name != EXPORT_JOB:
+            return
+        self.last_export = Path(getattr(result, "out", "")) if getattr(result, "out", None) else None
+        self.export_progress.show_message(
+            result.describe().splitlines()[0] if hasattr(result, "describe") else "Exported.", done=True)
+        self.reveal_button.setEnabled(self.last_export is not None)
+
+    def _on_export_failed(self, name: str, exc) -> None:
+        if name == EXPORT_JOB:
+            self.export_progress.show_message("Export failed.", done=False)
+            show_error(self, exc, "Export failed")
+
+    def _on_export_cancelled(self, name: str) -> None:
+        if name == EXPORT_JOB:
+            self.export_progress.show_message("Export cancelled; no file was written.", done=False)
+
+    def _on_stopped(self, name: str) -> None:
+        if name == EXPORT_JOB:
+            self.export_progress.set_running(False)
+            self._update_buttons()
+
+    # ---- state ---------------------------------------------------------------------------------------
+    def _on_project(self, project) -> None:
+        self.stop_playing()
+        self.preview = None
+        self.preview_key = None
+        self.viewer.set_frame_count(0)
+        self.viewer.view.clear_image("Load audio to preview the dubbed video.")
+        if self.audio is not None:
+            self.rebuild_preview()
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has_project = self.session.project is not None
+        busy = self.session.runner.is_running()
+        self.load_button.setEnabled(has_project)
+        self.record_button.setEnabled(has_project and bool(self.devices))
+        self.device_combo.setEnabled(bool(self.devices))
+        self.export_button.setEnabled(has_project and self.audio is not None and not busy)
+
+    def shutdown(self) -> None:
+        """Stop recording and playback (the window is closing)."""
+        self.stop_playing()
+        if self.recorder.recording:
+            self.level_timer.stop()
+            self.recorder.stop()

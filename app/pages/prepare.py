@@ -1,0 +1,220 @@
+"""Prepare page: run face capture (tracking + 3D fit) and inspect the result frame by frame."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QTextBrowser,
+                               QVBoxLayout, QWidget)
+
+from app import jobs
+from app.dialogs import show_error
+from app.frames import OVERLAY_LABELS, OVERLAYS
+from app.session import Session
+from app.widgets.frame_viewer import FrameViewer
+from app.widgets.progress_panel import ProgressPanel
+from app.workers import LatestOnly
+
+log = logging.getLogger(__name__)
+
+JOB = "prepare"
+
+
+class PreparePage(QWidget):
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.frames = None  # PreparedFrames of the open project, once prepared
+        self.renders = LatestOnly(self)
+        self.renders.done.connect(self._on_image)
+        self.renders.failed.connect(self._on_image_failed)
+        self.play_timer = QTimer(self)
+        self.play_timer.timeout.connect(self._play_step)
+
+        title = QLabel("Face capture")
+        title.setObjectName("pageTitle")
+        intro = QLabel("Finds the face in every frame, follows it, and fits a 3D model of it. "
+                       "Then check the result: step through the frames with the overlays on.")
+        intro.setWordWrap(True)
+        self.start_button = QPushButton("Capture face")
+        self.start_button.setObjectName("primaryButton")
+        self.start_button.clicked.connect(self.start)
+        self.progress = ProgressPanel()
+        self.progress.cancel_requested.connect(lambda: session.runner.cancel(JOB))
+        top = QHBoxLayout()
+        top.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.progress, 1)
+
+        self.toggles: dict[str, QCheckBox] = {}
+        toggle_row = QHBoxLayout()
+        toggle_row.addWidget(QLabel("Show:"))
+        for name in OVERLAYS:
+            box = QCheckBox(OVERLAY_LABELS[name])
+            box.setObjectName(f"overlay_{name}")
+            box.toggled.connect(self.refresh_image)
+            self.toggles[name] = box
+            toggle_row.addWidget(box)
+        toggle_row.addStretch(1)
+        self.viewer = FrameViewer("Run face capture to see the tracked face here.")
+        self.viewer.frame_changed.connect(self.refresh_image)
+        viewer_box = QWidget()
+        viewer_layout = QVBoxLayout(viewer_box)
+        viewer_layout.setContentsMargins(0, 0, 0, 0)
+        viewer_layout.addLayout(toggle_row)
+        viewer_layout.addWidget(self.viewer, 1)
+
+        self.report = QTextBrowser()
+        self.report.setObjectName("readinessReport")
+        self.report.setPlaceholderText("The readiness report appears here after face capture.")
+        report_box = QWidget()
+        report_layout = QVBoxLayout(report_box)
+        report_layout.setContentsMargins(0, 0, 0, 0)
+        report_title = QLabel("Is this clip good training material?")
+        report_title.setObjectName("sectionTitle")
+        report_layout.addWidget(report_title)
+        report_layout.addWidget(self.report, 1)
+        splitter = QSplitter()
+        splitter.addWidget(viewer_box)
+        splitter.addWidget(report_box)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 16)
+        layout.addWidget(title)
+        layout.addWidget(intro)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+        session.project_changed.connect(self.load_project)
+        session.runner.progress.connect(self._on_progress)
+        session.runner.finished_ok.connect(self._on_result)
+        session.runner.failed.connect(self._on_failed)
+        session.runner.cancelled.connect(self._on_cancelled)
+        session.runner.stopped.connect(self._on_stopped)
+        session.runner.busy_changed.connect(lambda busy: self.start_button.setEnabled(not busy))
+
+    # ---- project ---------------------------------------------------------------------------------
+    def load_project(self, project=None) -> None:
+        """Show what the open project already holds: frames, overlays, the last readiness report."""
+        project = self.session.project
+        self.stop_playing()
+        self.frames = None
+        self.report.setPlainText(self._stored_report(project) if project else "")
+        if project is None:
+            return
+        try:
+            self.frames = jobs.frame_source(project)
+        except Exception as exc:  # noqa: BLE001 (not prepared yet is the usual reason)
+            log.info("no prepared frames: %s", exc)
+            self.viewer.set_frame_count(0)
+            self.viewer.view.clear_image("Run face capture to see the tracked face here.")
+            self.start_button.setText("Capture face")
+            self._update_toggles()
+            return
+        self.start_button.setText("Capture face again")
+        self.viewer.set_frame_count(self.frames.n_frames, project.source_info.get("fps"))
+        self._update_toggles()
+        self.refresh_image()
+
+    @staticmethod
+    def _stored_report(project) -> str:
+        data = project.manifest.get("reports", {}).get("readiness")
+        if not data:
+            return ""
+        try:
+            from core.prepare import ReadinessReport
+
+            return ReadinessReport(**data).describe()
+        except Exception as exc:  # noqa: BLE001 (an older report format: show nothing)
+            log.info("stored readiness report unreadable: %s", exc)
+            return ""
+
+    def _update_toggles(self) -> None:
+        unavailable = getattr(self.frames, "unavailable", {}) if self.frames else {}
+        for name, box in self.toggles.items():
+            reason = "Available after face capture." if self.frames is None else unavailable.get(name)
+            box.setEnabled(reason is None)
+            box.setToolTip(reason or f"Draw the {OVERLAY_LABELS[name].lower()} over the face")
+
+    def active_overlays(self) -> frozenset[str]:
+        return frozenset(n for n, b in self.toggles.items() if b.isChecked() and b.isEnabled())
+
+    # ---- viewer ------------------------------------------------------------------------------------
+    def refresh_image(self, *_) -> None:
+        if self.frames is None:
+            return
+        index, overlays, frames = self.viewer.frame, self.active_overlays(), self.frames
+        self.renders.request((index, overlays), lambda: frames.image(index, overlays))
+
+    def _on_image(self, key, image) -> None:
+        if self.frames is not None and key == (self.viewer.frame, self.active_overlays()):
+            self.viewer.show_image(image)
+        elif self.frames is not None and not self.renders.busy:
+            self.viewer.show_image(image)
+
+    def _on_image_failed(self, key, exc) -> None:
+        log.warning("overlay drawing failed for %s: %s", key, exc)
+        # Show the failure once per overlay set, then switch that overlay off.
+        for name in key[1]:
+            self.toggles[name].setChecked(False)
+        show_error(self, exc, "The overlay cannot be drawn")
+
+    def toggle_play(self) -> None:
+        if self.play_timer.isActive():
+            self.stop_playing()
+        elif self.frames is not None:
+            self.play_timer.start(int(1000 / max(self.viewer.fps, 1)))
+
+    def stop_playing(self) -> None:
+        self.play_timer.stop()
+
+    def _play_step(self) -> None:
+        if self.viewer.frame >= self.viewer.frame_count - 1:
+            self.stop_playing()
+        elif not self.renders.busy:  # drop frames rather than queue them
+            self.viewer.step(1)
+
+    def step(self, delta: int) -> None:
+        self.viewer.step(delta)
+
+    # ---- the job -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        project = self.session.project
+        if project is None or self.session.runner.is_running():
+            return
+        self.frames = None
+        self.progress.set_running(True)
+        self.progress.show_message("Starting face capture...", done=False)
+        self.session.runner.start(JOB, lambda: jobs.prepare(project))
+
+    def _on_progress(self, name: str, record) -> None:
+        if name == JOB:
+            handle = self.session.runner.jobs.get(name)
+            self.progress.show_progress(record, handle.elapsed_s if handle else 0.0)
+
+    def _on_result(self, name: str, result) -> None:
+        if name != JOB:
+            return
+        self.progress.show_message("Face capture finished.", done=True)
+        self.session.stages_changed.emit()
+        self.load_project()
+        text = result.describe() if hasattr(result, "describe") else str(result)
+        self.report.setPlainText(text)
+
+    def _on_failed(self, name: str, exc) -> None:
+        if name == JOB:
+            self.progress.show_message("Face capture failed.", done=False)
+            show_error(self, exc, "Face capture failed")
+
+    def _on_cancelled(self, name: str) -> None:
+        if name == JOB:
+            self.progress.show_message("Face capture cancelled. Finished work is kept; start again "
+                                       "to continue.", done=False)
+
+    def _on_stopped(self, name: str) -> None:
+        if name == JOB:
+            self.progress.set_running(False)
+            if self.frames is None:
+                self.load_project()

@@ -1,0 +1,236 @@
+"""Train page: the audio-to-expression model and the neural renderer, with live losses and previews.
+
+Training runs in a worker thread; pause holds it between two steps, cancel stops it after the
+current step. The renderer job saves checkpoints as it goes, so starting again (also after closing
+the app) continues from the last one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from app import jobs
+from app.dialogs import show_error
+from app.session import Session
+from app.widgets.image_view import ImageView
+from app.widgets.loss_plot import LossPlot
+from app.widgets.progress_panel import ProgressPanel
+
+log = logging.getLogger(__name__)
+
+AUDIO, RENDERER = "train_audio", "train_renderer"
+STAGE_OF = {AUDIO: "audio_model", RENDERER: "renderer"}
+TITLE_OF = {AUDIO: "Audio model", RENDERER: "Neural renderer"}
+
+
+@dataclass
+class TrainingPanel:
+    """The widgets of one trainable model."""
+
+    box: QGroupBox
+    status: QLabel
+    start: QPushButton
+    progress: ProgressPanel
+    plot: LossPlot
+
+
+class TrainPage(QWidget):
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.step_counter: dict[str, int] = {}
+
+        title = QLabel("Training")
+        title.setObjectName("pageTitle")
+        intro = QLabel("Two models learn from the video: the audio model maps speech to mouth "
+                       "movement (a few minutes), the neural renderer learns to paint the person's "
+                       "real mouth, teeth and skin (the longer, the sharper). You can pause, cancel, "
+                       "or close the app: training continues from the last checkpoint next time.")
+        intro.setWordWrap(True)
+
+        self.budget = QSpinBox()
+        self.budget.setObjectName("budgetMinutes")
+        self.budget.setRange(1, 24 * 60)
+        self.budget.setSuffix(" min")
+        self.budget.setValue(session.settings.preferences().renderer_minutes)
+        self.budget.setToolTip("How long to train the neural renderer this time")
+        self.budget.valueChanged.connect(lambda v: session.settings.update_preferences(renderer_minutes=v))
+
+        self.panels = {AUDIO: self._panel(AUDIO), RENDERER: self._panel(RENDERER, self.budget)}
+        self.preview = ImageView("Held-out frames appear here during renderer training:\n"
+                                 "the real frame beside the generated one.")
+        self.preview.setObjectName("trainingPreview")
+        self.preview_caption = QLabel("")
+        self.preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        grid = QGridLayout()
+        grid.addWidget(self.panels[AUDIO].box, 0, 0)
+        grid.addWidget(self.panels[RENDERER].box, 0, 1)
+        grid.addWidget(self.panels[AUDIO].plot, 1, 0)
+        grid.addWidget(self.panels[RENDERER].plot, 1, 1)
+        preview_box = QVBoxLayout()
+        preview_box.addWidget(self.preview, 1)
+        preview_box.addWidget(self.preview_caption)
+        grid.addLayout(preview_box, 0, 2, 2, 1)
+        grid.setColumnStretch(0, 2)
+        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(2, 2)
+        grid.setRowStretch(1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 16)
+        layout.addWidget(title)
+        layout.addWidget(intro)
+        layout.addLayout(grid, 1)
+
+        runner = session.runner
+        runner.progress.connect(self._on_progress)
+        runner.finished_ok.connect(self._on_result)
+        runner.failed.connect(self._on_failed)
+        runner.cancelled.connect(self._on_cancelled)
+        runner.stopped.connect(self._on_stopped)
+        runner.paused.connect(self._on_paused)
+        runner.busy_changed.connect(lambda _: self.refresh())
+        session.project_changed.connect(lambda _: self.refresh())
+        session.stages_changed.connect(self.refresh)
+        self.refresh()
+
+    def _panel(self, name: str, budget: QSpinBox | None = None) -> TrainingPanel:
+        box = QGroupBox(TITLE_OF[name])
+        status = QLabel("")
+        status.setWordWrap(True)
+        status.setObjectName(f"{name}_status")
+        start = QPushButton("Start")
+        start.setObjectName(f"{name}_start")
+        start.clicked.connect(lambda: self.start(name))
+        progress = ProgressPanel(pausable=True)
+        progress.cancel_requested.connect(lambda: self.session.runner.cancel(name))
+        progress.pause_requested.connect(lambda paused: self._pause(name, paused))
+        row = QHBoxLayout()
+        row.addWidget(start)
+        if budget is not None:
+            row.addWidget(QLabel("Time budget:"))
+            row.addWidget(budget)
+        row.addStretch(1)
+        layout = QVBoxLayout(box)
+        layout.addWidget(status)
+        layout.addLayout(row)
+        layout.addWidget(progress)
+        plot = LossPlot(f"{TITLE_OF[name]} losses")
+        plot.setObjectName(f"{name}_plot")
+        return TrainingPanel(box, status, start, progress, plot)
+
+    # ---- state -------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        project = self.session.project
+        runner = self.session.runner
+        for name, panel in self.panels.items():
+            running = runner.is_running(name)
+            panel.status.setText(self._status_text(project, name))
+            panel.start.setEnabled(project is not None and not runner.is_running())
+            panel.start.setText(self._start_text(project, name))
+            if not running:
+                panel.progress.set_running(False)
+
+    @staticmethod
+    def _status_text(project, name: str) -> str:
+        if project is None:
+            return "Open a project first."
+        if not project.is_current("fitting") and project.stage("fitting").status != "done":
+            return "Run face capture on the Prepare page first."
+        record = project.stage(STAGE_OF[name])
+        metrics = record.metrics or {}
+        figures = ", ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in metrics.items()
+                            if isinstance(v, (int, float)))[:160]
+        if record.status == "done":
+            text = "Trained." if project.is_current(STAGE_OF[name]) else \
+                "Trained on an older face capture: train again."
+        elif record.status in ("cancelled", "running"):
+            text = "Stopped before the end; Start continues from the last checkpoint."
+        elif record.status == "failed":
+            text = f"The last training failed: {record.message or 'see the log'}."
+        else:
+            text = "Not trained yet."
+        return text + (f"\n{figures}" if figures else "")
+
+    @staticmethod
+    def _start_text(project, name: str) -> str:
+        if project is None:
+            return "Start"
+        status = project.stage(STAGE_OF[name]).status
+        if status in ("cancelled", "running") or (name == RENDERER and status == "done"):
+            return "Continue training"
+        return "Train again" if status == "done" else "Start"
+
+    # ---- jobs ----------------------------------------------------------------------------------------
+    def start(self, name: str) -> None:
+        project = self.session.project
+        if project is None or self.session.runner.is_running():
+            return
+        panel = self.panels[name]
+        panel.plot.clear_points()
+        self.step_counter[name] = 0
+        if name == AUDIO:
+            factory = lambda: jobs.train_audio(project)  # noqa: E731
+        else:
+            minutes = float(self.budget.value())
+            factory = lambda: jobs.train_renderer(project, minutes=minutes)  # noqa: E731
+        panel.progress.show_message(f"Starting {TITLE_OF[name].lower()} training...", done=False)
+        self.session.runner.start(name, factory)
+        panel.progress.set_running(True)
+        self.refresh()
+        panel.progress.set_running(True)
+
+    def _pause(self, name: str, paused: bool) -> None:
+        if paused:
+            self.session.runner.pause(name)
+        else:
+            self.session.runner.resume(name)
+
+    def _on_progress(self, name: str, record) -> None:
+        panel = self.panels.get(name)
+        if panel is None:
+            return
+        handle = self.session.runner.jobs.get(name)
+        panel.progress.show_progress(record, handle.elapsed_s if handle else 0.0)
+        if record.losses:
+            self.step_counter[name] = self.step_counter.get(name, 0) + 1
+            step = record.step if record.step is not None else self.step_counter[name]
+            panel.plot.add_point(step, record.losses)
+        if record.preview is not None:
+            self.preview.set_image(record.preview)
+            self.preview_caption.setText(f"{TITLE_OF[name]}: held-out frame, real | generated"
+                                         + (f" (step {record.step})" if record.step is not None else ""))
+
+    def _on_result(self, name: str, result) -> None:
+        panel = self.panels.get(name)
+        if panel is None:
+            return
+        text = result.describe() if hasattr(result, "describe") else "Finished."
+        panel.progress.show_message(text, done=True)
+        self.session.stages_changed.emit()
+
+    def _on_failed(self, name: str, exc) -> None:
+        if name in self.panels:
+            self.panels[name].progress.show_message("Training failed.", done=False)
+            show_error(self, exc, f"{TITLE_OF[name]} training failed")
+
+    def _on_cancelled(self, name: str) -> None:
+        if name in self.panels:
+            self.panels[name].progress.show_message(
+                "Cancelled. The last checkpoint is kept; Start continues from it.")
+
+    def _on_paused(self, name: str, paused: bool) -> None:
+        panel = self.panels.get(name)
+        if panel is not None:
+            panel.progress.stage.setText("Paused: press Resume to continue." if paused else "Resuming...")
+
+    def _on_stopped(self, name: str) -> None:
+        if name in self.panels:
+            self.panels[name].progress.set_running(False)
+            self.refresh()

@@ -1,0 +1,1 @@
+"""Small reusable widgets: image view, frame viewer, loss plot, waveform, level meter, progress."""

@@ -1,0 +1,57 @@
+"""Live training loss curves (pyqtgraph), one curve per named loss, redrawn at most 10 times a second."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from superqt.utils import qthrottled
+
+COLORS = ["#4e9af1", "#f1884e", "#5cc46b", "#d35cc4", "#e0c341", "#56c8d1", "#b0b0b0"]
+
+
+class LossPlot(pg.PlotWidget):
+    """``add_point(step, losses)`` stores the point at once and redraws throttled."""
+
+    def __init__(self, title: str = "", parent=None) -> None:
+        super().__init__(parent=parent, title=title)
+        self.setObjectName("lossPlot")
+        self.setBackground(None)
+        self.showGrid(x=True, y=True, alpha=0.25)
+        self.setLabel("bottom", "step")
+        self.setLabel("left", "loss")
+        self.addLegend(offset=(-10, 10))
+        self.setMinimumHeight(180)
+        self.data: dict[str, tuple[list[float], list[float]]] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+
+    def add_point(self, step: float, losses: dict[str, float]) -> None:
+        for name, value in losses.items():
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                continue
+            if value != value:  # NaN
+                continue
+            xs, ys = self.data.setdefault(name, ([], []))
+            xs.append(float(step))
+            ys.append(value)
+        self._redraw()
+
+    def point_count(self) -> int:
+        return sum(len(xs) for xs, _ in self.data.values())
+
+    def clear_points(self) -> None:
+        self.data.clear()
+        for curve in self.curves.values():
+            self.removeItem(curve)
+        self.curves.clear()
+        self.plotItem.legend.clear()
+
+    @qthrottled(timeout=100)
+    def _redraw(self) -> None:
+        for name, (xs, ys) in self.data.items():
+            curve = self.curves.get(name)
+            if curve is None:
+                color = COLORS[len(self.curves) % len(COLORS)]
+                curve = self.plot(name=name, pen=pg.mkPen(color, width=2))
+                self.curves[name] = curve
+            curve.setData(xs, ys)

@@ -1,0 +1,82 @@
+"""The waveform of the dub audio with trim handles (LinearRegionItem) and a playhead."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+
+MAX_POINTS = 4000  # the envelope drawn: min/max pairs per column
+
+
+def envelope(samples: np.ndarray, rate: int, columns: int = MAX_POINTS // 2) -> tuple[np.ndarray, np.ndarray]:
+    """(times, values) of a min/max envelope: 2*columns points drawn as one line, cheap for hours."""
+    n = len(samples)
+    if n == 0:
+        return np.zeros(0), np.zeros(0)
+    columns = max(1, min(columns, n))
+    edges = np.linspace(0, n, columns + 1).astype(np.int64)
+    lo = np.minimum.reduceat(samples, edges[:-1])
+    hi = np.maximum.reduceat(samples, edges[:-1])
+    times = np.repeat(edges[:-1] / rate, 2)
+    values = np.empty(2 * columns, np.float32)
+    values[0::2], values[1::2] = lo, hi
+    return times, values
+
+
+class Waveform(pg.PlotWidget):
+    """``trim_changed(start_s, end_s)`` when the user drags a trim handle."""
+
+    trim_changed = Signal(float, float)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.setObjectName("waveform")
+        self.setBackground(None)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.setMenuEnabled(False)
+        self.getPlotItem().hideAxis("left")
+        self.setLabel("bottom", "seconds")
+        self.setYRange(-1, 1)
+        self.setMinimumHeight(110)
+        self.setMaximumHeight(170)
+        self.setXRange(0, 10, padding=0)
+        self.duration = 0.0
+        self.curve = self.plot(pen=pg.mkPen("#4e9af1", width=1))
+        self.region = pg.LinearRegionItem(values=(0, 0), brush=pg.mkBrush(78, 154, 241, 40))
+        self.region.setZValue(10)
+        self.region.setToolTip("Drag the edges to trim the audio")
+        self.addItem(self.region)
+        self.playhead = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#f1884e", width=2))
+        self.addItem(self.playhead)
+        self.region.sigRegionChangeFinished.connect(self._on_region)
+        self.region.hide()
+
+    def set_audio(self, samples: np.ndarray, rate: int) -> None:
+        self.duration = len(samples) / rate
+        times, values = envelope(samples, rate)
+        self.curve.setData(times, values)
+        self.setXRange(0, max(self.duration, 0.01), padding=0.01)
+        self.region.setBounds((0, self.duration))
+        self.region.setRegion((0, self.duration))
+        self.region.show()
+
+    def clear_audio(self) -> None:
+        self.duration = 0.0
+        self.curve.setData([], [])
+        self.region.hide()
+        self.setXRange(0, 10, padding=0)
+
+    def trim(self) -> tuple[float, float]:
+        start, end = self.region.getRegion()
+        return float(max(start, 0.0)), float(min(end, self.duration))
+
+    def set_trim(self, start: float, end: float) -> None:
+        self.region.setRegion((start, end))  # emits sigRegionChangeFinished -> trim_changed
+
+    def set_playhead(self, seconds: float) -> None:
+        self.playhead.setValue(seconds)
+
+    def _on_region(self) -> None:
+        self.trim_changed.emit(*self.trim())
