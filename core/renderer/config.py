@@ -1,0 +1,106 @@
+"""Settings of the neural face renderer: one frozen dataclass, saved as JSON beside the checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from core.holdout import HOLDOUT_FRACTION
+
+PROFILES = ("auto", "cpu", "gpu")
+# Fields that define the network; a checkpoint made with other values cannot be resumed.
+ARCHITECTURE_FIELDS = ("size", "lower_face_window", "ngf", "ndf", "n_window", "dropout")
+
+
+@dataclass(frozen=True)
+class RendererTrainConfig:
+    """How to train the renderer (paper 3.3: pix2pix U-Net + PatchGAN, L1 x 100, Adam 2e-4).
+
+    profile: 'cpu' (128 px lower-face window, slim network) or 'gpu' (the paper: 256 px crop, ngf 64).
+    size: network input/output side in pixels (a power of two, 32..512).
+    lower_face_window: train on a fixed square window around the lower face (the union of the
+        expanded masks over the clip) resized to ``size``, instead of the whole crop.
+    ngf / ndf: base widths of the generator and the discriminator.
+    n_window: renders stacked as input (t-3..t+3 -> 7; odd).
+    minutes / steps: budgets of the whole training of the project (a resumed run finishes the same
+        budget; give a larger one to train on). Training stops at whichever comes first.
+    l1_weight, gan_weight: pix2pix weighting. mouth_weight: extra L1 weight on a Gaussian around the
+        lips (1 + mouth_weight at the mouth centre).
+    val_fraction: held-out tail of the clip (core.holdout) used for validation, never trained on.
+    eval_every / checkpoint_every_s: validation + preview interval (steps) and checkpoint interval
+        (seconds of training).
+    """
+
+    profile: str = "cpu"
+    size: int = 128
+    lower_face_window: bool = True
+    ngf: int = 32
+    ndf: int = 32
+    n_window: int = 7
+    dropout: float = 0.5
+    batch_size: int = 4
+    lr: float = 2e-4
+    beta1: float = 0.5
+    l1_weight: float = 100.0
+    gan_weight: float = 1.0
+    mouth_weight: float = 2.0
+    minutes: float | None = 30.0
+    steps: int | None = None
+    val_fraction: float = HOLDOUT_FRACTION
+    val_frames: int = 24
+    eval_every: int = 100
+    checkpoint_every_s: float = 120.0
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.profile not in ("cpu", "gpu"):
+            raise ValueError(f"profile must be 'cpu' or 'gpu', not {self.profile!r}")
+        if self.size < 32 or self.size > 512 or self.size & (self.size - 1):
+            raise ValueError(f"size must be a power of two between 32 and 512, not {self.size}")
+        if self.n_window < 1 or self.n_window % 2 == 0:
+            raise ValueError(f"n_window must be odd and positive, not {self.n_window}")
+        if self.minutes is None and self.steps is None:
+            raise ValueError("give a time budget (minutes) or a step budget (steps)")
+        if (self.minutes is not None and self.minutes <= 0) or (self.steps is not None and self.steps <= 0):
+            raise ValueError("the training budget must be positive")
+        if not 0.0 < self.val_fraction < 0.5:
+            raise ValueError(f"val_fraction must be between 0 and 0.5, not {self.val_fraction}")
+
+    @classmethod
+    def for_device(cls, profile: str = "auto", minutes: float | None = None,
+                   steps: int | None = None) -> "RendererTrainConfig":
+        """The CPU or GPU profile; 'auto' picks GPU when torch sees CUDA. Without a budget: 30 min."""
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
+        if profile == "auto":
+            profile = "gpu" if torch.cuda.is_available() else "cpu"
+        if minutes is None and steps is None:
+            minutes = 30.0
+        if profile == "gpu":
+            return cls(profile="gpu", size=256, lower_face_window=False, ngf=64, ndf=64, batch_size=16,
+                       minutes=minutes, steps=steps, device="auto")
+        return cls(profile="cpu", minutes=minutes, steps=steps, device="cpu")
+
+    @property
+    def radius(self) -> int:
+        return self.n_window // 2
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "RendererTrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def architecture(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ARCHITECTURE_FIELDS}
+
+    def stage_settings(self) -> dict[str, Any]:
+        """What the stage key hashes: everything but the budgets and intervals."""
+        skip = {"minutes", "steps", "eval_every", "checkpoint_every_s", "device"}
+        return {k: v for k, v in self.to_json().items() if k not in skip}

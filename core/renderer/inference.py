@@ -1,0 +1,87 @@
+"""Inference with a trained renderer: masked face renders in, photoreal lower face out."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+
+from core.errors import ProjectError
+from core.renderer.checkpoint import BEST_FILE, LAST_FILE, load_checkpoint
+from core.renderer.config import RendererTrainConfig
+from core.renderer.data import FOLDER
+from core.renderer.networks import UNetGenerator
+from core.renderer.steps import generate
+from core.renderer.window import CropWindow
+
+log = logging.getLogger(__name__)
+
+
+class NeuralRenderer:
+    """A trained generator and the crop window it works in.
+
+    Typical use per output frame t (S = crop size, s = network size)::
+
+        cond_t = nr.condition(render.image, render.expanded_mask)      # (B, 3, s, s), once per frame
+        out = nr.generate(torch.stack([cond_{t-3}, ..., cond_{t+3}], 1)) # (B, 3, s, s)
+        crop_out = nr.to_crop(out)                                        # (B, 3, S, S), 0 off-window
+    then core.composite.composite_frame(...) with the render's feather mask times ``nr.coverage``.
+    """
+
+    def __init__(self, generator: UNetGenerator, config: RendererTrainConfig, window: CropWindow,
+                 device: torch.device, step: int = 0) -> None:
+        self.generator = generator.eval()
+        self.config, self.window, self.device, self.step = config, window, device, step
+
+    @classmethod
+    def load(cls, project, ctx=None) -> "NeuralRenderer":
+        """The best checkpoint (by held-out error) of the project, else the last one.
+
+        ctx: gpu.device.ComputeContext or None (CPU). Raises ProjectError if nothing is trained.
+        """
+        device = ctx.device if ctx is not None else torch.device("cpu")
+        folder = project.path(FOLDER)
+        path = folder / BEST_FILE if (folder / BEST_FILE).exists() else folder / LAST_FILE
+        if not path.exists():
+            raise ProjectError(f"{project.root}: the neural renderer is not trained yet. Run "
+                               "'python main.py train-renderer --project DIR' first.")
+        state = load_checkpoint(path, device)
+        config = RendererTrainConfig.from_json(state["config"])
+        gen = UNetGenerator(3 * config.n_window, 3, config.size, config.ngf, config.dropout)
+        gen.load_state_dict(state["generator"])
+        return cls(gen.to(device), config, CropWindow.from_json(state["window"]), device,
+                   int(state.get("step", 0)))
+
+    @property
+    def n_window(self) -> int:
+        return self.config.n_window
+
+    @property
+    def coverage(self) -> np.ndarray:
+        """float32 (S, S): 1 where the generator's output lies in the crop, 0 elsewhere."""
+        return self.window.coverage()
+
+    def condition(self, image: torch.Tensor, expanded_mask: torch.Tensor) -> torch.Tensor:
+        """Network input of one frame: float (B, 3, S, S) render in [0, 1] and (B, 1, S, S) mask in
+        {0, 1} -> float (B, 3, s, s) in [0, 1] on the renderer's device (quantised to 8 bits like
+        the training cache)."""
+        if image.ndim != 4 or image.shape[1] != 3 or expanded_mask.shape[-2:] != image.shape[-2:]:
+            raise ValueError(f"expected image (B,3,S,S) and mask (B,1,S,S), got {tuple(image.shape)} "
+                             f"and {tuple(expanded_mask.shape)}")
+        m = (expanded_mask.to(self.device).float() > 0.5).float()
+        masked = ((image.to(self.device).float() * m).clamp(0, 1) * 255).round() / 255
+        return self.window.cut(masked)
+
+    @torch.no_grad()
+    def generate(self, window: torch.Tensor) -> torch.Tensor:
+        """float (B, n_window, 3, s, s) conditions of frames t-3..t+3 in [0, 1] -> float (B, 3, s, s)
+        generated lower face in [0, 1] on the renderer's device (valid inside the expanded mask)."""
+        expected = (self.n_window, 3, self.window.size, self.window.size)
+        if window.ndim != 5 or tuple(window.shape[1:]) != expected:
+            raise ValueError(f"expected a window of shape (B, {expected}), got {tuple(window.shape)}")
+        return generate(self.generator, window.to(self.device).float().flatten(1, 2)).clamp(0, 1)
+
+    def to_crop(self, generated: torch.Tensor) -> torch.Tensor:
+        """float (B, 3, s, s) -> (B, 3, S, S) in crop coordinates, 0 outside the window."""
+        return self.window.paste(generated)
