@@ -30,8 +30,8 @@ class FaceModel:
     landmark_ids: int64 (L,) indices into the tracked landmarks (the 478 mediapipe points);
     landmark_vertices: int64 (L,) the model vertex of each. landmark_weights: float32 (L,).
     lower_vertices: bool (V,) vertices of the lower face (below the nose tip).
-    jaw_index / jaw_open: the expression component that opens the jaw and its "fully open" value
-    (positive coefficients open the mouth).
+    jaw_index / jaw_open: the expression component that opens the jaw and its "fully open" value,
+    sign included (positive for the built-in model; the paper's BFM basis opens with -8).
     mouth_cap: int64 (C, 3) triangles closing the mouth opening, drawn only into the masks (the
     region to re-synthesise includes the inside of the mouth); (0, 3) for models without a hole.
     """
