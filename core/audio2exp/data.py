@@ -1,0 +1,109 @@
+"""Training material from the project: the target's own audio features and fitted expressions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.atomic import load_npz
+from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig, frame_features
+from core.errors import DubError, MediaError, ProjectError
+
+log = logging.getLogger(__name__)
+
+FACE_PARAMS_FILE = "face_params.npz"
+MIN_TRAIN_FRAMES = 50
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """rows float32 (N, F) audio features per frame; gate float32 (N,) in [0, 1]; expression
+    float32 (N, K) fitted; has_face bool (N,); opening float32 (N,) tracked inner-lip gap over face
+    height (NaN where unknown); fps of the video; train / val: int64 frame indices (faces only,
+    val = the held-out tail)."""
+
+    rows: np.ndarray
+    gate: np.ndarray
+    expression: np.ndarray
+    has_face: np.ndarray
+    opening: np.ndarray
+    fps: float
+    train: np.ndarray
+    val: np.ndarray
+
+    @property
+    def n_exp(self) -> int:
+        return int(self.expression.shape[1])
+
+
+def load_fitted_expressions(project) -> tuple[np.ndarray, np.ndarray]:
+    """(expression float32 (N, K), has_face bool (N,)) from face_params.npz."""
+    path = project.path(FACE_PARAMS_FILE)
+    if not path.exists():
+        raise ProjectError(f"{project.root}: the face model has not been fitted yet "
+                           f"({FACE_PARAMS_FILE} is missing). Run 'prepare' first.")
+    try:
+        params = load_npz(path)
+        expression = params["expression"].astype(np.float32)
+        has_face = params["has_face"].astype(bool)
+    except (OSError, KeyError, ValueError) as exc:
+        raise ProjectError(f"{path}: the fitted face parameters are damaged ({exc}). "
+                           "Run 'prepare' again.") from exc
+    if expression.ndim != 2 or has_face.shape != (expression.shape[0],):
+        raise ProjectError(f"{path}: expression {expression.shape} and has_face {has_face.shape} "
+                           "do not match. Run 'prepare' again.")
+    has_face &= np.all(np.isfinite(expression), axis=1)
+    return expression, has_face
+
+
+def project_fps_and_opening(project, n_frames: int) -> tuple[float, np.ndarray]:
+    """The video's fps and the tracked mouth opening (N,) (NaN if tracking is unavailable)."""
+    from core.tracking import load_tracking
+
+    try:
+        tracking = load_tracking(project)
+    except ProjectError:
+        fps = float(project.source_info.get("fps") or 0.0)
+        if fps <= 0:
+            raise
+        log.warning("no tracking in %s: training without the mouth-opening probe", project.root)
+        return fps, np.full(n_frames, np.nan, np.float32)
+    opening = tracking.mouth_opening()
+    if opening.shape[0] != n_frames:
+        raise ProjectError(f"{project.root}: tracking has {opening.shape[0]} frames but the fitted "
+                           f"parameters have {n_frames}. Run 'prepare' again.")
+    return float(tracking.fps), opening
+
+
+def load_training_data(project, features: AudioFeatureConfig, holdout: float) -> TrainingData:
+    """Features of the project's own audio at its frame times, paired with the fitted expressions.
+
+    holdout: share (0..0.5) of the face frames at the end of the video kept for validation.
+    Raises ProjectError / MediaError with advice when the project lacks what training needs.
+    """
+    from core.media import load_audio
+
+    if not 0.0 < holdout <= 0.5:
+        raise ValueError(f"holdout must be in (0, 0.5], got {holdout}")
+    expression, has_face = load_fitted_expressions(project)
+    n = expression.shape[0]
+    fps, opening = project_fps_and_opening(project, n)
+    try:
+        samples = load_audio(project.source_video, SAMPLE_RATE)
+    except MediaError as exc:
+        raise MediaError(f"{exc} The audio model learns from the person's own speech in the video, "
+                         "so the target video needs its original sound.") from exc
+    feats = frame_features(samples, fps, n, features)
+    if feats.voiced_share < 0.05:
+        raise DubError("The video's sound track is (almost) silent, so there is no speech to learn the "
+                       "mouth from. Use a video where the person talks.")
+    faces = np.flatnonzero(has_face)
+    n_val = int(round(len(faces) * holdout))
+    train, val = faces[:len(faces) - n_val], faces[len(faces) - n_val:]
+    if len(train) < MIN_TRAIN_FRAMES or len(val) < 5:
+        raise DubError(f"Only {len(faces)} frames show the face: too few to learn lip motion. "
+                       "Use a longer clip (1 to 3 minutes of speech is ideal).")
+    return TrainingData(rows=feats.rows, gate=feats.gate, expression=expression, has_face=has_face,
+                        opening=opening, fps=fps, train=train, val=val)

@@ -1,0 +1,222 @@
+"""A trained Audio2Expression model: saving, loading, and predicting expressions for any audio.
+
+Files in the project: audio_model.pt (the network's state_dict, loaded with weights_only=True) and
+audio_model.json (network spec, feature settings, expression normalisation, resting expression,
+mouth-opening probe, post-processing and metrics).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+
+from core.atomic import atomic_path, write_json
+from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig, frame_features, window_rows
+from core.audio2exp.networks import NetworkSpec, build_network
+from core.errors import ProjectError
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "audio_model.pt"
+META_FILE = "audio_model.json"
+FORMAT = "portrait-dub audio2exp"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class PostProcess:
+    """smooth_s: Gaussian sigma (seconds) over the predicted sequence, 0 = off. Silence gate: the
+    speech gate is held for ``hold_s`` on each side (the mouth opens just before a word and closes
+    just after it) and softened by ``soften_s``; where it is 0 the output is the resting expression."""
+
+    smooth_s: float = 0.0
+    hold_s: float = 0.3
+    soften_s: float = 0.06
+
+
+@dataclass
+class AudioModelMeta:
+    """What audio_model.json holds besides the weights. Arrays are plain lists in JSON."""
+
+    spec: NetworkSpec
+    features: AudioFeatureConfig
+    post: PostProcess
+    fps: float
+    expr_mean: np.ndarray          # float32 (K,)
+    expr_scale: float              # expression = z * scale + mean
+    rest: np.ndarray               # float32 (K,) resting (closed-mouth) expression, normalised units
+    probe_weights: np.ndarray      # float32 (K,) mouth opening = z @ w + b
+    probe_bias: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT, "version": VERSION, "spec": self.spec.to_json(),
+            "features": asdict(self.features), "post": asdict(self.post), "fps": self.fps,
+            "expr_mean": self.expr_mean.tolist(), "expr_scale": float(self.expr_scale),
+            "rest": self.rest.tolist(), "probe_weights": self.probe_weights.tolist(),
+            "probe_bias": float(self.probe_bias), "metrics": self.metrics,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "AudioModelMeta":
+        feats = dict(data["features"])
+        for key in ("gate_rel_db", "gate_abs_db"):
+            feats[key] = tuple(feats[key])
+        return cls(
+            spec=NetworkSpec(**data["spec"]), features=AudioFeatureConfig(**feats),
+            post=PostProcess(**data["post"]), fps=float(data["fps"]),
+            expr_mean=np.asarray(data["expr_mean"], np.float32), expr_scale=float(data["expr_scale"]),
+            rest=np.asarray(data["rest"], np.float32),
+            probe_weights=np.asarray(data["probe_weights"], np.float32),
+            probe_bias=float(data["probe_bias"]), metrics=dict(data.get("metrics", {})),
+        )
+
+
+def postprocess(z: np.ndarray, gate: np.ndarray, fps: float, rest: np.ndarray, post: PostProcess) -> np.ndarray:
+    """Smooth and silence-gate a predicted sequence.
+
+    z: float32 (T, K) normalised expressions; gate: float (T,) in [0, 1]; rest: (K,). Returns (T, K).
+    """
+    out = z
+    if post.smooth_s > 0 and len(z) > 1:
+        out = gaussian_filter1d(out, sigma=post.smooth_s * fps, axis=0, mode="nearest")
+    g = gate.astype(np.float32)
+    hold = int(round(post.hold_s * fps))
+    if hold > 0:
+        g = maximum_filter1d(g, size=2 * hold + 1, mode="nearest")
+    if post.soften_s > 0:
+        g = gaussian_filter1d(g, sigma=post.soften_s * fps, mode="nearest")
+    return (rest[None, :] + g[:, None] * (out - rest[None, :])).astype(np.float32)
+
+
+@torch.no_grad()
+def run_network(network: torch.nn.Module, windows: np.ndarray, device: torch.device,
+                batch: int = 1024) -> np.ndarray:
+    """Network in eval mode over float32 (T, W, F) windows -> float32 (T, K) numpy on the CPU."""
+    network.eval()
+    out = [network(torch.from_numpy(windows[i:i + batch]).to(device)).cpu().numpy()
+           for i in range(0, len(windows), batch)]
+    return np.concatenate(out).astype(np.float32)
+
+
+class Audio2Expression:
+    """A loaded model. ``predict`` turns mono 16 kHz audio into expressions at the video's fps."""
+
+    def __init__(self, network: torch.nn.Module, meta: AudioModelMeta, device: torch.device) -> None:
+        self.network = network.eval()
+        self.meta = meta
+        self.device = device
+
+    # ---- files --------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, project, ctx=None) -> "Audio2Expression":
+        """Load audio_model.pt/.json from the project (ctx: gpu.device.ComputeContext or None = CPU).
+
+        Raises ProjectError when the model is missing or damaged.
+        """
+        return cls.load_files(project.path(MODEL_FILE), project.path(META_FILE), ctx)
+
+    @classmethod
+    def load_files(cls, weights: Path, meta_path: Path, ctx=None) -> "Audio2Expression":
+        device = ctx.device if ctx is not None else torch.device("cpu")
+        if not weights.exists() or not meta_path.exists():
+            raise ProjectError(f"{weights.parent}: the audio model has not been trained yet. "
+                               "Run 'train-audio' first.")
+        try:
+            data = json.loads(meta_path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT or int(data.get("version", 0)) > VERSION:
+                raise ValueError("unknown format or newer version")
+            meta = AudioModelMeta.from_json(data)
+            network = build_network(meta.spec)
+            network.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise ProjectError(f"{weights.parent}: the audio model files are damaged or from another "
+                               f"version ({exc}). Run 'train-audio' again.") from exc
+        return cls(network.to(device), meta, device)
+
+    def save(self, project) -> None:
+        """Write audio_model.pt and audio_model.json atomically."""
+        with atomic_path(project.path(MODEL_FILE)) as tmp:
+            torch.save({k: v.detach().cpu() for k, v in self.network.state_dict().items()}, tmp)
+        write_json(project.path(META_FILE), self.meta.to_json())
+
+    # ---- prediction ---------------------------------------------------------------------------
+    @property
+    def n_exp(self) -> int:
+        return self.meta.spec.n_exp
+
+    @property
+    def fps(self) -> float:
+        return self.meta.fps
+
+    def predict_normalised(self, rows: np.ndarray) -> np.ndarray:
+        """Raw network output. rows: float32 (T, F) feature rows. Returns float32 (T, K), normalised."""
+        return run_network(self.network, window_rows(rows, self.meta.spec.half), self.device)
+
+    def denormalise(self, z: np.ndarray) -> np.ndarray:
+        return (z * self.meta.expr_scale + self.meta.expr_mean[None, :]).astype(np.float32)
+
+    def predict(self, samples: np.ndarray, n_frames: int | None = None, fps: float | None = None) -> np.ndarray:
+        """Expressions for audio.
+
+        samples: float32 (n,) mono in [-1, 1] at 16 kHz. n_frames: rows to return (default: the
+        frames the audio covers at ``fps``; past the end of the audio the mouth rests). fps: frame
+        rate (default: the target video's). Returns float32 (T, K) in the face model's expression
+        units, on the CPU.
+        """
+        fps = float(fps or self.meta.fps)
+        feats = frame_features(samples, fps, n_frames, self.meta.features)
+        z = self.predict_normalised(feats.rows)
+        z = postprocess(z, feats.gate, fps, self.meta.rest, self.meta.post)
+        return self.denormalise(z)
+
+    def mouth_opening(self, expression: np.ndarray) -> np.ndarray:
+        """Linear probe: float (T, K) expressions -> float32 (T,) inner-lip gap over face height
+        (about 0 closed, 0.1+ wide open), fitted on the target's tracked landmarks 13/14."""
+        expression = np.asarray(expression, np.float32)
+        if expression.ndim != 2 or expression.shape[1] != self.n_exp:
+            raise ValueError(f"expression must be (T, {self.n_exp}), got {expression.shape}")
+        z = (expression - self.meta.expr_mean[None, :]) / self.meta.expr_scale
+        return (z @ self.meta.probe_weights + self.meta.probe_bias).astype(np.float32)
+
+
+_CACHE: dict[tuple[str, float, str], Audio2Expression] = {}
+
+
+def load_audio_model(project, ctx=None) -> Audio2Expression:
+    """Audio2Expression.load, cached while audio_model.pt is unchanged."""
+    path = project.path(MODEL_FILE)
+    device = str(ctx.device) if ctx is not None else "cpu"
+    key = (str(path), path.stat().st_mtime if path.exists() else -1.0, device)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = Audio2Expression.load(project, ctx)
+    return _CACHE[key]
+
+
+def predict_expressions(project, audio: Path | str | np.ndarray, n_frames: int | None = None,
+                        ctx=None) -> np.ndarray:
+    """Expressions for any audio, at the project's frame rate (what the dub job and GUI call).
+
+    audio: a path to any audio or video file with sound, or float32 (n,) mono samples at 16 kHz.
+    n_frames: rows to return (default: the frames the audio covers). Returns float32 (T, K).
+    Raises ProjectError when no audio model is trained, MediaError for unreadable audio.
+    """
+    from core.media import load_audio
+
+    model = load_audio_model(project, ctx)
+    if isinstance(audio, (str, Path)):
+        samples = load_audio(Path(audio), SAMPLE_RATE)
+    else:
+        samples = np.asarray(audio, dtype=np.float32)
+        if samples.ndim != 1:
+            raise ValueError(f"audio samples must be mono (n,), got shape {samples.shape}")
+    return model.predict(samples, n_frames=n_frames)
