@@ -290,36 +290,31 @@ def _barycentrics(
 
     pixel_in_image: (P,) row * width + column; pixel_triangle: (P,) index into the B*F triangles.
     """
-    planes, depth_plane = _triangle_planes(screen_verts, faces, perspective)
+    table = _triangle_table(screen_verts, faces, perspective).index_select(0, pixel_triangle)  # (P,9)
     row = torch.div(pixel_in_image, width, rounding_mode="floor")
-    px = (pixel_in_image - row * width).to(planes.dtype).unsqueeze(1) + 0.5
-    py = row.to(planes.dtype).unsqueeze(1) + 0.5
-    coeffs = planes.index_select(0, pixel_triangle)  # (P,3 corners,3 plane coefficients)
-    weights = coeffs[..., 0] * px + coeffs[..., 1] * py + coeffs[..., 2]
+    dx = (pixel_in_image - row * width).to(table.dtype) + 0.5 - table[:, 4]
+    dy = row.to(table.dtype) + 0.5 - table[:, 5]
+    w1 = table[:, 0] * dx + table[:, 1] * dy
+    w2 = table[:, 2] * dx + table[:, 3] * dy
+    screen = torch.stack([1.0 - w1 - w2, w1, w2], dim=1)
+    scaled = screen * table[:, 6:9]
     if perspective:
-        inv_depth = weights.sum(1, keepdim=True)
-        return weights / inv_depth, 1.0 / inv_depth.squeeze(1)
-    plane = depth_plane.index_select(0, pixel_triangle)
-    return weights, plane[:, 0] * px.squeeze(1) + plane[:, 1] * py.squeeze(1) + plane[:, 2]
+        inv_depth = scaled.sum(1, keepdim=True)
+        return scaled / inv_depth, 1.0 / inv_depth.squeeze(1)
+    return screen, scaled.sum(1)
 
 
-def _triangle_planes(
-    screen_verts: torch.Tensor, faces: torch.Tensor, perspective: bool
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Per triangle, each corner's weight as a plane a*x + b*y + c over pixel positions: (B*F,3,3).
-
-    Screen-space barycentrics, divided by the corner's depth when ``perspective`` (their sum is then
-    1/depth); else also the depth plane (B*F,3). Differentiable w.r.t. ``screen_verts``.
-    """
+def _triangle_table(screen_verts: torch.Tensor, faces: torch.Tensor, perspective: bool) -> torch.Tensor:
+    """(B*F,9) per triangle, differentiable w.r.t. ``screen_verts``: the screen-space barycentrics
+    of corners 1 and 2 as w = a*(x - x0) + b*(y - y0) relative to corner 0 (so they stay accurate
+    far from the origin): a1, b1, a2, b2, x0, y0; then each corner's 1/z (perspective) or z."""
     tri = screen_verts.index_select(1, faces.view(-1)).view(-1, 3, 3)  # (B*F, corner, xyz)
-    x, y, z = tri[..., 0], tri[..., 1], tri[..., 2]
-    x1, y1 = x.roll(-1, dims=1), y.roll(-1, dims=1)  # edge k runs from corner k+1 to k+2
-    x2, y2 = x.roll(-2, dims=1), y.roll(-2, dims=1)
-    area = (x[:, 1] - x[:, 0]) * (y[:, 2] - y[:, 0]) - (y[:, 1] - y[:, 0]) * (x[:, 2] - x[:, 0])
+    e1 = tri[:, 1, :2] - tri[:, 0, :2]
+    e2 = tri[:, 2, :2] - tri[:, 0, :2]
+    area = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
     # Coverage is decided on snapped vertices; a float area this small would only blow up.
     tiny = torch.finfo(area.dtype).tiny ** 0.5
-    area = torch.where(area.abs() < tiny, torch.full_like(area, tiny), area).unsqueeze(1)
-    planes = torch.stack([-(y2 - y1), x2 - x1, (y2 - y1) * x1 - (x2 - x1) * y1], dim=2) / area.unsqueeze(2)
-    if perspective:
-        return planes / z.unsqueeze(2), None
-    return planes, (planes * z.unsqueeze(2)).sum(1)
+    area = torch.where(area.abs() < tiny, torch.full_like(area, tiny), area)
+    depth = 1.0 / tri[:, :, 2] if perspective else tri[:, :, 2]
+    coeffs = torch.stack([e2[:, 1], -e2[:, 0], -e1[:, 1], e1[:, 0]], dim=1) / area.unsqueeze(1)
+    return torch.cat([coeffs, tri[:, 0, :2], depth], dim=1)
