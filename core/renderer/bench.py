@@ -1,0 +1,122 @@
+"""Speed of the neural renderer on this machine (a benchmark, not a test).
+
+    python -m core.renderer.bench [--project DIR] [--profile cpu|gpu] [--frames 30] [--heldout 150]
+
+Prints ms per frame for the generator and for compositing into the full frame, the per-frame path
+from expression to composited frame, and training steps per second. With a project holding a
+trained renderer, it times that renderer on the project's real frames and, with --heldout N, adds
+SSIM/PSNR on N held-out frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def _ms(fn, repeats: int) -> float:
+    fn()  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return 1000 * (time.perf_counter() - start) / repeats
+
+
+def training_speed(config, steps: int = 10) -> float:
+    """Training steps per second of ``config``'s networks on random batches (same compute as real)."""
+    from core.renderer.networks import build_networks
+    from core.renderer.steps import Batch, train_step
+
+    device = torch.device("cpu")
+    gen, disc = build_networks(config, device)
+    opt_g = torch.optim.Adam(gen.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+    b, s = config.batch_size, config.size
+    mask = torch.zeros(b, 1, s, s)
+    mask[..., s // 4:, s // 8: -s // 8] = 1
+    batch = Batch(cond=torch.rand(b, 3 * config.n_window, s, s), target=torch.rand(b, 3, s, s) * mask,
+                  mask=mask, mouth=torch.tensor([[s / 2, s * 0.6, s / 8]] * b))
+    run = lambda: train_step(gen, disc, opt_g, opt_d, batch, 100.0, 1.0, 2.0)  # noqa: E731
+    return 1000.0 / _ms(run, steps)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.renderer.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--project", default=None, help="a project with a trained renderer")
+    parser.add_argument("--profile", choices=["cpu", "gpu"], default="cpu")
+    parser.add_argument("--frames", type=int, default=30, help="repetitions per timing")
+    parser.add_argument("--heldout", type=int, default=0, help="held-out frames for SSIM/PSNR (0: skip)")
+    parser.add_argument("--train-steps", type=int, default=10)
+    args = parser.parse_args(argv)
+
+    from gpu.device import configure_threads
+
+    threads = configure_threads()
+    from core.composite import composite_frame
+    from core.renderer import NeuralRenderer, RendererTrainConfig
+    from core.renderer.networks import UNetGenerator
+    from core.renderer.window import CropWindow
+
+    figures: dict[str, float] = {"threads": threads}
+    config = RendererTrainConfig.for_device(args.profile)
+    project = None
+    if args.project:
+        from core.project import Project
+
+        project = Project.open(args.project)
+        renderer = NeuralRenderer.load(project)
+        config = renderer.config
+    else:
+        gen = UNetGenerator(3 * config.n_window, 3, config.size, config.ngf, config.dropout)
+        crop = 256
+        side = 160 if config.lower_face_window else crop
+        renderer = NeuralRenderer(gen, config, CropWindow(48, 80, side, crop, config.size), torch.device("cpu"))
+    s, n = config.size, config.n_window
+    window = torch.rand(1, n, 3, s, s)
+    figures["generator_ms"] = _ms(lambda: renderer.generate(window), args.frames)
+    figures["to_crop_ms"] = _ms(lambda: renderer.to_crop(renderer.generate(window)), 3) - figures["generator_ms"]
+
+    if project is not None:
+        from core.media import VideoReader
+        from core.render import FaceRenderer
+        from core.tracking import load_crops, load_tracking
+
+        tracking, crops = load_tracking(project), load_crops(project)
+        i = int(np.flatnonzero(tracking.has_face)[len(tracking.has_face) // 2])
+        frame = next(iter(VideoReader(project.source_video)))
+        faces = FaceRenderer(project)
+        out = faces.render(np.array([i]))
+        expression = faces.fitted_expression(np.array([i]))
+        mask, feather = out.expanded_mask[0, 0].numpy(), out.feather[0, 0].numpy()
+        real, box = np.asarray(crops[i]), tracking.boxes[i]
+        figures["face_render_ms"] = _ms(lambda: faces.render(np.array([i]), expression), args.frames)
+        figures["condition_ms"] = _ms(lambda: renderer.condition(out.image, out.expanded_mask), args.frames)
+        gen_crop = (renderer.to_crop(renderer.generate(window))[0].permute(1, 2, 0).numpy() * 255)
+        figures["composite_ms"] = _ms(lambda: composite_frame(frame, box, real, gen_crop, mask, feather,
+                                                              renderer.coverage), args.frames)
+        figures["frame_size"] = f"{frame.shape[1]}x{frame.shape[0]}"
+
+        def whole_path() -> None:  # one new frame with a rolling window: render, condition, generate, composite
+            o = faces.render(np.array([i]), expression)
+            c = renderer.condition(o.image, o.expanded_mask)
+            g = renderer.to_crop(renderer.generate(c[:, None].expand(-1, n, -1, -1, -1)))
+            composite_frame(frame, box, real, g[0].permute(1, 2, 0).numpy() * 255,
+                            o.expanded_mask[0, 0].numpy(), o.feather[0, 0].numpy(), renderer.coverage)
+
+        figures["per_frame_path_ms"] = _ms(whole_path, args.frames)
+    figures["train_steps_per_s"] = training_speed(config, args.train_steps)
+    if project is not None and args.heldout:
+        from core.renderer.heldout import heldout_figures
+
+        figures.update({f"heldout_{k}": v for k, v in heldout_figures(project, renderer, max_frames=args.heldout).items()})
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The renderer on the real prepared project: FaceRenderer conditioning, training, inference and
+compositing into the original full-resolution frames."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from core.composite import composite_frame
+from core.jobs import run_job
+from core.media import VideoReader
+from core.render import FaceRenderer
+from core.renderer import NeuralRenderer, train_renderer_job
+from core.tracking import load_crops, load_tracking
+
+
+def test_train_and_composite_on_the_prepared_project(project_copy, tiny_config):
+    config = dataclasses.replace(tiny_config, steps=12, eval_every=6)
+    result = run_job(train_renderer_job(project_copy, config))
+    assert result.steps == 12 and np.isfinite(result.val_l1_255)
+    record = project_copy.stage("renderer")
+    assert record.status == "done" and record.inputs == {"fitting": project_copy.stage("fitting").key}
+
+    # The cache holds FaceRenderer's masked renders, to the 8-bit level.
+    faces = FaceRenderer(project_copy)
+    cond = np.load(project_copy.path("renderer", "cond.npy"), mmap_mode="r")
+    out = faces.render(np.array([30]))
+    expected = (out.image * (out.expanded_mask > 0.5)).clamp(0, 1)[0].permute(1, 2, 0).numpy() * 255
+    assert np.abs(cond[30].astype(np.float32) - expected).max() <= 1.0
+
+    # The window covers the lower face: every expanded mask pixel of the clip lies inside it.
+    renderer = NeuralRenderer.load(project_copy)
+    mask = np.load(project_copy.path("renderer", "mask.npy"), mmap_mode="r")
+    assert mask.max() == 1 and np.all(mask.max(axis=0)[renderer.coverage == 0] == 0)
+
+    # Inference on frame 30 composited into the original frame (524 x 524).
+    tracking, crops = load_tracking(project_copy), load_crops(project_copy)
+    r = renderer.n_window // 2
+    conds = []
+    for j in range(30 - r, 30 + r + 1):
+        o = faces.render(np.array([j]))
+        conds.append(renderer.condition(o.image, o.expanded_mask))
+    generated = renderer.to_crop(renderer.generate(torch.stack(conds, 1)))[0].permute(1, 2, 0).numpy() * 255
+    frame = next(f for i, f in enumerate(VideoReader(project_copy.source_video)) if i == 30)
+    feather = out.feather[0, 0].numpy()
+    result_frame = composite_frame(frame, tracking.boxes[30], np.asarray(crops[30]), generated,
+                                   out.expanded_mask[0, 0].numpy(), feather, renderer.coverage)
+    assert result_frame.shape == frame.shape == (524, 524, 3)
+    changed = np.any(result_frame != frame, axis=2)
+    assert changed.any()
+    # Changed pixels lie inside the crop box (the feather is 0 outside it).
+    cx, cy, side = tracking.boxes[30]
+    ys, xs = np.nonzero(changed)
+    assert xs.min() >= cx - side / 2 - 2 and xs.max() <= cx + side / 2 + 2
+    assert ys.min() >= cy - side / 2 - 2 and ys.max() <= cy + side / 2 + 2
