@@ -146,7 +146,7 @@ def cmd_dub(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from core.dub import RunConfig, run_all_job
+    from core.run_all import RunConfig, run_all_job
 
     project_dir = args.project or args.video.with_name(args.video.stem + ".portrait-dub")
     project = _open_or_create(project_dir, args.video, args.i_have_consent)

@@ -1,0 +1,145 @@
+"""The dub job: any audio in, the target person speaking it out, at full resolution."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import DubError
+from core.jobs import Job, ProgressClock
+from core.media import VideoReader, VideoWriter, load_audio
+from core.provenance import synthetic_metadata
+from core.timeline import frames_in_order, pingpong_indices
+from core.tracking.crop import paste_back
+
+log = logging.getLogger(__name__)
+
+FEATURE_RATE = 16000
+OUTPUT_AUDIO_RATE = 48000
+
+
+@dataclass(frozen=True)
+class DubConfig:
+    """draft: use the instant draft renderer even when a trained neural renderer exists.
+    device: 'auto' | 'cpu' | 'cuda'. crf: H.264 quality (lower is better, 18 is visually lossless)."""
+
+    draft: bool = False
+    device: str = "auto"
+    crf: int = 18
+    preview_every: int = 25
+
+
+@dataclass
+class DubResult:
+    out: Path
+    frames: int
+    duration_s: float
+    fps: float
+    size: tuple[int, int]
+    mode: str
+    ms_per_frame: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        timing = ", ".join(f"{k} {v:.1f} ms" for k, v in self.ms_per_frame.items())
+        return (f"Wrote {self.out} ({self.frames} frames, {self.duration_s:.2f} s, "
+                f"{self.size[0]}x{self.size[1]} at {self.fps:.3f} fps, {self.mode} renderer)\n"
+                f"Per frame: {timing}")
+
+
+def output_frame_count(n_samples: int, rate: int, fps: float) -> int:
+    """Frames whose span covers the audio: duration matches the audio within half a frame."""
+    return max(1, int(round(n_samples / rate * fps)))
+
+
+def dub_job(project, audio_path: Path | str, out_path: Path | str, config: DubConfig = DubConfig()) -> Job[DubResult]:
+    """Dub ``audio_path`` onto the project's person and write ``out_path`` (H.264 + AAC MP4).
+
+    Audio longer than the video plays the video forward and backward; shorter uses its start.
+    """
+    from core.audio2exp import predict_expressions
+    from core.synthesis import make_synthesizer
+
+    audio_path, out_path = Path(audio_path), Path(out_path)
+    speech = load_audio(audio_path, FEATURE_RATE)
+    reader = VideoReader(project.source_video)
+    n_out = output_frame_count(len(speech), FEATURE_RATE, reader.fps)
+    yield ProgressClock("Listening to the audio", 1, (0.0, 0.02)).step(0)
+    t0 = time.perf_counter()
+    expressions = predict_expressions(project, speech, n_frames=n_out)
+    expression_ms = 1000 * (time.perf_counter() - t0) / n_out
+    indices = pingpong_indices(n_out, reader.frame_count)
+    synth = make_synthesizer(project, draft=config.draft, device=config.device)
+    audio_out = load_audio(audio_path, OUTPUT_AUDIO_RATE, mono=False)
+    result = yield from write_synthesized(
+        project, reader, indices, expressions, synth, out_path, audio_out, OUTPUT_AUDIO_RATE,
+        synthetic_metadata(synth.mode, audio_path.name), config, span=(0.02, 1.0))
+    result.ms_per_frame = {"expression": expression_ms, **result.ms_per_frame}
+    return result
+
+
+def write_synthesized(project, reader: VideoReader, indices: np.ndarray, expressions: np.ndarray, synth,
+                      out_path: Path, audio: np.ndarray | None, audio_rate: int, metadata: dict[str, str],
+                      config: DubConfig, span: tuple[float, float] = (0.0, 1.0),
+                      on_frame: Callable[[int, np.ndarray], None] | None = None) -> Job[DubResult]:
+    """Render the target frames ``indices`` speaking ``expressions`` and encode them with ``audio``.
+
+    indices: int (T,) target frame per output frame; expressions: float32 (T, K).
+    Frames whose target has no face pass through untouched. ``on_frame(j, frame)`` sees every
+    finished uint8 frame before it is encoded (evaluation measures them there).
+    """
+    from core.tracking import load_tracking
+
+    if len(indices) != len(expressions):
+        raise ValueError(f"{len(indices)} frames but {len(expressions)} expressions")
+    tracking = load_tracking(project)
+    n_out = len(indices)
+    clock = ProgressClock(f"Dubbing ({synth.mode})", n_out, span)
+    encode_s = 0.0
+    start = time.perf_counter()
+    try:
+        with VideoWriter(out_path, reader.width, reader.height, reader.fps, audio=audio, audio_rate=audio_rate,
+                         metadata=metadata, crf=config.crf) as writer:
+            synthesized = synth.frames(indices, expressions)
+            for j, (frame, patch) in enumerate(zip(frames_in_order(reader, indices), synthesized)):
+                target = int(indices[j])
+                if patch is not None and tracking.has_face[target]:
+                    crop, alpha = patch
+                    t0 = time.perf_counter()
+                    frame = paste_back(frame, crop, alpha, tracking.boxes[target])
+                    synth.timings["paste"] = synth.timings.get("paste", 0.0) + time.perf_counter() - t0
+                if on_frame is not None:
+                    on_frame(j, frame)
+                t0 = time.perf_counter()
+                writer.write(frame)
+                encode_s += time.perf_counter() - t0
+                preview = None
+                if config.preview_every and j % config.preview_every == 0:
+                    preview = _small(frame)
+                yield clock.step(j + 1, preview=preview)
+            written = writer.frames_written
+    except OSError as exc:
+        raise DubError(f"{out_path}: the video could not be written ({exc}). Choose another folder "
+                       "with free space.") from exc
+    if written != n_out:
+        raise DubError(f"Only {written} of {n_out} frames could be read from {project.source_video}; "
+                       "the video may be damaged.")
+    total = time.perf_counter() - start
+    timings = {k: 1000 * v / n_out for k, v in synth.timings.items()}
+    timings["encode"] = 1000 * encode_s / n_out
+    timings["total"] = 1000 * total / n_out
+    return DubResult(out=out_path, frames=n_out, duration_s=n_out / reader.fps, fps=reader.fps,
+                     size=(reader.width, reader.height), mode=synth.mode, ms_per_frame=timings)
+
+
+def _small(frame: np.ndarray, width: int = 320) -> np.ndarray:
+    import cv2
+
+    h, w = frame.shape[:2]
+    if w <= width:
+        return frame
+    return cv2.resize(frame, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)

@@ -1,0 +1,50 @@
+"""One command from two files: prepare, train both models within a time budget, dub."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.dub import DubConfig, DubResult, dub_job, output_frame_count
+from core.jobs import Job, within
+from core.media import probe
+
+log = logging.getLogger(__name__)
+
+# Rough CPU costs used to split the budget; the renderer gets what is left.
+DUB_SECONDS_PER_FRAME = 0.08
+MIN_RENDERER_MINUTES = 1.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """minutes: total time budget for everything (prepare + training + dubbing)."""
+
+    minutes: float = 45.0
+    device: str = "auto"
+    renderer_steps: int | None = None  # a step budget instead of time (tests)
+
+
+def run_all_job(project, audio_path: Path | str, out_path: Path | str, config: RunConfig = RunConfig()) -> Job[DubResult]:
+    from core.audio2exp import AudioTrainConfig, train_audio_job
+    from core.prepare import PrepareConfig, prepare_job
+    from core.renderer import RendererTrainConfig, train_renderer_job
+
+    started = time.monotonic()
+    report = yield from within(prepare_job(project, PrepareConfig()), (0.0, 0.2))
+    log.info("readiness: %s", report.verdict)
+    yield from within(train_audio_job(project, AudioTrainConfig()), (0.2, 0.25))
+    info = probe(audio_path)
+    n_out = output_frame_count(int(info.duration * 16000), 16000, project.source_info["fps"])
+    used = (time.monotonic() - started) / 60
+    minutes = config.minutes - used - n_out * DUB_SECONDS_PER_FRAME / 60
+    if config.renderer_steps is not None or minutes >= MIN_RENDERER_MINUTES:
+        renderer_config = RendererTrainConfig.for_device(
+            "auto", minutes=None if config.renderer_steps else minutes, steps=config.renderer_steps)
+        yield from within(train_renderer_job(project, renderer_config), (0.25, 0.85))
+    else:
+        log.warning("%.1f minutes left for the neural renderer: dubbing with the draft renderer", minutes)
+    result = yield from within(dub_job(project, audio_path, out_path, DubConfig(device=config.device)), (0.85, 1.0))
+    return result

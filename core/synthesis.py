@@ -1,0 +1,148 @@
+"""Per-frame synthesis of the dubbed lower face, with the neural renderer or the instant draft.
+
+A synthesizer turns (target frame indices, expressions) into, per output frame, the patch to paste
+into that target frame's crop: (crop uint8 (S, S, 3), alpha float32 (S, S)), or None to pass the
+frame through (no face). ``timings`` accumulates seconds per step for the benchmark.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from core.tracking import load_crops
+
+log = logging.getLogger(__name__)
+
+CHUNK = 8  # output frames rendered per batch
+
+
+def has_trained_renderer(project) -> bool:
+    from core.renderer.checkpoint import BEST_FILE, LAST_FILE
+    from core.renderer.data import FOLDER
+
+    folder = project.path(FOLDER)
+    return project.is_current("renderer") or (
+        project.stage("renderer").status in ("running", "cancelled", "done")
+        and project.stage("fitting").status == "done"
+        and ((folder / BEST_FILE).exists() or (folder / LAST_FILE).exists()))
+
+
+def make_synthesizer(project, draft: bool = False, device: str = "auto"):
+    """The neural synthesizer when a renderer is trained (unless ``draft``), else the draft."""
+    from gpu.device import select_device
+
+    ctx = select_device(device)
+    if not draft and has_trained_renderer(project):
+        return NeuralSynthesizer(project, ctx)
+    if not draft:
+        log.info("no trained neural renderer yet: using the instant draft")
+    return DraftSynthesizer(project, ctx)
+
+
+class _Base:
+    mode = "base"
+
+    def __init__(self, project, ctx) -> None:
+        from core.render import FaceRenderer
+
+        self.project = project
+        self.renderer = FaceRenderer(project, ctx)
+        self.crops = load_crops(project)
+        self.has_face = self.renderer.has_face
+        self.timings: dict[str, float] = {}
+
+    def _tick(self, key: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[key] = self.timings.get(key, 0.0) + now - since
+        return now
+
+
+class NeuralSynthesizer(_Base):
+    """Renders t-3..t+3 with the predicted expressions, the U-Net makes the photoreal lower face, and
+    it is colour-matched and blended into the target crop with the feathered mask."""
+
+    mode = "neural"
+
+    def __init__(self, project, ctx) -> None:
+        from core.renderer import NeuralRenderer
+
+        super().__init__(project, ctx)
+        self.neural = NeuralRenderer.load(project, ctx)
+        self.coverage = self.neural.coverage
+
+    def frames(self, indices: np.ndarray, expressions: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
+        from core.composite import colour_match, colour_ring, composite_alpha
+
+        n = len(indices)
+        half = self.neural.n_window // 2
+        conditions: dict[int, torch.Tensor] = {}
+        masks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for c0 in range(0, n, CHUNK):
+            c1 = min(c0 + CHUNK, n)
+            t = time.perf_counter()
+            needed = [j for j in range(max(c0 - half, 0), min(c1 + half, n)) if j not in conditions]
+            if needed:
+                out = self.renderer.render(indices[needed], expressions[needed])
+                cond = self.neural.condition(out.image, out.expanded_mask)
+                expanded = out.expanded_mask[:, 0].cpu().numpy()
+                feathers = out.feather[:, 0].cpu().numpy()
+                for k, j in enumerate(needed):
+                    conditions[j] = cond[k]
+                    masks[j] = (expanded[k], feathers[k])
+            t = self._tick("render", t)
+            window = torch.stack([torch.stack([conditions[min(max(j + d, 0), n - 1)]
+                                               for d in range(-half, half + 1)]) for j in range(c0, c1)])
+            generated = self.neural.to_crop(self.neural.generate(window))
+            generated = (generated.permute(0, 2, 3, 1).cpu().numpy() * 255.0)
+            t = self._tick("neural", t)
+            for k, j in enumerate(range(c0, c1)):
+                target = int(indices[j])
+                mask, feather = masks.pop(j)
+                if not self.has_face[target]:
+                    yield None
+                    continue
+                real = np.asarray(self.crops[target])
+                alpha = composite_alpha(feather, self.coverage)
+                matched = colour_match(generated[k], real, colour_ring(mask, alpha) & (alpha > 0))
+                t = self._tick("composite", t)
+                yield matched, alpha
+                t = time.perf_counter()
+            for j in [j for j in conditions if j < c1 - half]:
+                del conditions[j]
+
+
+class DraftSynthesizer(_Base):
+    """Warps the target frame's own lower face through the mesh (core.draft)."""
+
+    mode = "draft"
+
+    def __init__(self, project, ctx) -> None:
+        from core.draft import DraftWarper, lower_face_weights
+
+        super().__init__(project, ctx)
+        model = self.renderer.model
+        neutral = self.renderer.screen_vertices([0], np.zeros((1, model.n_exp), np.float32))[0].cpu().numpy()
+        self.warper = DraftWarper(model.triangles, len(model.mean_shape), self.renderer.size,
+                                  lower_face_weights(neutral))
+
+    def frames(self, indices: np.ndarray, expressions: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
+        n = len(indices)
+        for c0 in range(0, n, CHUNK):
+            c1 = min(c0 + CHUNK, n)
+            t = time.perf_counter()
+            idx = indices[c0:c1]
+            source = self.renderer.screen_vertices(idx).cpu().numpy()
+            target = self.renderer.screen_vertices(idx, expressions[c0:c1]).cpu().numpy()
+            self._tick("render", t)
+            for k, frame in enumerate(idx):
+                if not self.has_face[int(frame)]:
+                    yield None
+                    continue
+                yield self.warper.warp(np.asarray(self.crops[int(frame)]), source[k], target[k])
+            for key, value in self.warper.timings.items():
+                self.timings[key] = value
