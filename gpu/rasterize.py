@@ -22,7 +22,9 @@ perspective-correct (screen-space weights divided by each vertex's depth, renorm
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 from dataclasses import dataclass
 
 import torch
@@ -44,33 +46,54 @@ _EMPTY = torch.iinfo(torch.int64).max
 class Raster:
     """What ``rasterize`` found at each pixel. B batch, H x W image, P covered pixels in the batch.
 
-    tri_id: int64 (B,H,W), index into ``faces`` of the visible triangle, -1 where no triangle.
-    bary: (B,H,W,3) float (dtype of the vertices), barycentric weights of the visible triangle's
-        vertices (faces[tri_id, 0..2]); sums to 1 on covered pixels, 0 elsewhere; differentiable
-        with respect to the projected vertices. May stray slightly outside [0, 1] at edges, since
-        coverage is decided on snapped vertices.
-    depth: (B,H,W) float, interpolated camera-space depth of the visible surface, 0 elsewhere.
-    mask: (B,1,H,W) float in {0, 1}, 1 where a triangle covers the pixel centre (not differentiable).
+    Stored sparse, over the covered pixels only (what ``interpolate`` uses):
+    size: (B, H, W).
     pixel_index: int64 (P,), flat index into B*H*W of every covered pixel, ascending.
     pixel_batch: int64 (P,), the image each covered pixel belongs to.
-    pixel_face: int64 (P,), the visible triangle at those pixels.
-    pixel_bary: (P,3) float, their barycentrics (the sparse form that ``interpolate`` uses).
-    All tensors live on the device of the vertices.
+    pixel_face: int64 (P,), index into ``faces`` of the triangle visible there.
+    pixel_bary: (P,3) float (dtype of the vertices), barycentric weights of that triangle's corners
+        faces[f, 0..2], summing to 1; differentiable w.r.t. the projected vertices. They may stray
+        slightly outside [0, 1] at edges, since coverage is decided on snapped vertices.
+    pixel_depth: (P,) float, interpolated camera-space depth there, differentiable likewise.
+    Dense views, built on first use: ``tri_id`` int64 (B,H,W) with -1 where no triangle; ``bary``
+    (B,H,W,3) and ``depth`` (B,H,W), 0 where no triangle; ``mask`` (B,1,H,W) float in {0, 1}
+    (not differentiable). All tensors live on the device of the vertices.
     """
 
-    tri_id: torch.Tensor
-    bary: torch.Tensor
-    depth: torch.Tensor
-    mask: torch.Tensor
+    size: tuple[int, int, int]
     pixel_index: torch.Tensor
     pixel_batch: torch.Tensor
     pixel_face: torch.Tensor
     pixel_bary: torch.Tensor
+    pixel_depth: torch.Tensor
 
     @property
     def shape(self) -> tuple[int, int, int]:
         """(B, H, W)."""
-        return tuple(self.tri_id.shape)
+        return self.size
+
+    @functools.cached_property
+    def tri_id(self) -> torch.Tensor:
+        dense = torch.full((math.prod(self.size),), -1, dtype=torch.int64, device=self.pixel_index.device)
+        return dense.index_copy_(0, self.pixel_index, self.pixel_face).view(self.size)
+
+    @functools.cached_property
+    def mask(self) -> torch.Tensor:
+        dense = self.pixel_bary.new_zeros(math.prod(self.size)).index_fill_(0, self.pixel_index, 1.0)
+        return dense.view(self.size).unsqueeze(1)
+
+    @functools.cached_property
+    def bary(self) -> torch.Tensor:
+        return self.scatter(self.pixel_bary)
+
+    @functools.cached_property
+    def depth(self) -> torch.Tensor:
+        return self.scatter(self.pixel_depth.unsqueeze(1)).squeeze(3)
+
+    def scatter(self, values: torch.Tensor) -> torch.Tensor:
+        """(P,C) per covered pixel -> (B,H,W,C), 0 elsewhere; differentiable w.r.t. ``values``."""
+        dense = values.new_zeros(math.prod(self.size), values.shape[1]).index_copy(0, self.pixel_index, values)
+        return dense.view(*self.size, values.shape[1])
 
 
 def rasterize(
@@ -90,7 +113,7 @@ def rasterize(
     height, width: output size in pixels.
     perspective: perspective-correct barycentrics (True) or affine ones (False, orthographic).
     chunk_size: at most about this many (pixel, triangle) candidates are tested at once.
-    Returns a ``Raster``; ``bary`` and ``depth`` are differentiable w.r.t. ``screen_verts``.
+    Returns a ``Raster``; its barycentrics and depth are differentiable w.r.t. ``screen_verts``.
     """
     _check_inputs(screen_verts, faces, height, width)
     faces = faces.long()
@@ -103,19 +126,13 @@ def rasterize(
         screen_verts, faces, pixel_index - pixel_batch * hw, pixel_batch * faces.shape[0] + pixel_face, width, perspective
     )
 
-    tri_id = torch.full((batch * hw,), -1, dtype=torch.int64, device=screen_verts.device)
-    tri_id = tri_id.index_copy_(0, pixel_index, pixel_face).view(batch, height, width)
-    bary = pixel_bary.new_zeros(batch * hw, 3).index_copy(0, pixel_index, pixel_bary)
-    depth = pixel_depth.new_zeros(batch * hw).index_copy(0, pixel_index, pixel_depth)
     return Raster(
-        tri_id=tri_id,
-        bary=bary.view(batch, height, width, 3),
-        depth=depth.view(batch, height, width),
-        mask=(tri_id >= 0).to(screen_verts.dtype).unsqueeze(1),
+        size=(batch, height, width),
         pixel_index=pixel_index,
         pixel_batch=pixel_batch,
         pixel_face=pixel_face,
         pixel_bary=pixel_bary,
+        pixel_depth=pixel_depth,
     )
 
 
@@ -135,9 +152,7 @@ def interpolate(attrs: torch.Tensor, raster: Raster, faces: torch.Tensor) -> tor
     n_verts, channels = attrs.shape[1], attrs.shape[2]
     corners = faces.long().index_select(0, raster.pixel_face) + (raster.pixel_batch * n_verts).unsqueeze(1)
     values = attrs.reshape(batch * n_verts, channels).index_select(0, corners.view(-1)).view(-1, 3, channels)
-    blended = torch.einsum("pk,pkc->pc", raster.pixel_bary.to(attrs.dtype), values)
-    out = blended.new_zeros(batch * height * width, channels).index_copy(0, raster.pixel_index, blended)
-    return out.view(batch, height, width, channels)
+    return raster.scatter(torch.einsum("pk,pkc->pc", raster.pixel_bary.to(attrs.dtype), values))
 
 
 def _check_inputs(screen_verts: torch.Tensor, faces: torch.Tensor, height: int, width: int) -> None:
