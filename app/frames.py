@@ -47,7 +47,7 @@ class PreparedFrames:
         return self._renderer
 
     def image(self, index: int, overlays: frozenset[str] | set[str] = frozenset()) -> np.ndarray:
-        from core import overlays as draw
+        from app import overlay_draw as draw
 
         if not 0 <= index < self.n_frames:
             raise IndexError(f"frame {index} is outside 0..{self.n_frames - 1}")
@@ -55,7 +55,7 @@ class PreparedFrames:
         wanted = [o for o in OVERLAYS if o in overlays and o not in self.unavailable]
         if not self.tracking.has_face[index]:
             return image
-        if {"render", "mask", "expanded_mask", "mesh"} & set(wanted):
+        if {"render", "mask", "expanded_mask"} & set(wanted):
             out = self._face_renderer().render(np.array([index]))
             if "render" in wanted:
                 image = draw.blend_render(image, _to_numpy_image(out.image[0]), _to_numpy_mask(out.face_mask[0]))
@@ -63,8 +63,10 @@ class PreparedFrames:
                 image = draw.tint_mask(image, _to_numpy_mask(out.expanded_mask[0]), color=(255, 170, 0))
             if "mask" in wanted:
                 image = draw.tint_mask(image, _to_numpy_mask(out.face_mask[0]), color=(0, 160, 255))
-            if "mesh" in wanted:
-                image = draw.draw_wireframe(image, *self._face_renderer().mesh_2d(index))
+        if "mesh" in wanted:
+            renderer = self._face_renderer()
+            vertices = renderer.screen_vertices(np.array([index]))[0].detach().cpu().numpy()
+            image = draw.draw_wireframe(image, vertices, renderer.model.triangles)
         if "landmarks" in wanted:
             image = draw.draw_landmarks(image, self.tracking.landmarks_crop[index])
         return image

@@ -36,11 +36,27 @@ def train_audio(project):
 
 
 def train_renderer(project, minutes: float | None = None, steps: int | None = None):
-    """Job: train (or resume training) the neural renderer for a time or step budget."""
+    """Job: train the neural renderer for ``minutes`` (or ``steps``) MORE than it already has.
+
+    The renderer's budgets count the whole training of the project (a resumed run finishes the same
+    budget), so the time already spent on the current face capture is added here.
+    """
     from core.renderer import RendererTrainConfig, train_renderer_job
 
-    config = RendererTrainConfig.for_device("auto", minutes=minutes, steps=steps)
+    done_minutes, done_steps = renderer_trained_so_far(project)
+    config = RendererTrainConfig.for_device(
+        "auto", minutes=None if minutes is None else done_minutes + minutes,
+        steps=None if steps is None else done_steps + steps)
     return train_renderer_job(project, config)
+
+
+def renderer_trained_so_far(project) -> tuple[float, int]:
+    """(minutes, steps) the renderer trained on the project's current face capture (0, 0 if none)."""
+    record = project.stage("renderer")
+    if record.status == "pending" or record.inputs.get("fitting") != project.stage("fitting").key:
+        return 0.0, 0
+    metrics = record.metrics or {}
+    return float(metrics.get("elapsed_s", 0.0)) / 60.0, int(metrics.get("steps", 0))
 
 
 def export(project, audio_path: Path, out_path: Path):

@@ -58,6 +58,7 @@ class DubPage(QWidget):
         self.player: audio_io.Player | None = None
         self.devices: list[audio_io.InputDevice] = []
         self._play_start = (0.0, 0)  # (monotonic time, frame) when playback started
+        self._models_version = 0  # bumped when training changed the models the preview uses
 
         self.builder = LatestOnly(self)  # builds DubPreview objects (loads models: slow)
         self.builder.done.connect(self._on_preview_built)
@@ -91,6 +92,7 @@ class DubPage(QWidget):
         source_row.addWidget(self.record_button)
         source_row.addWidget(self.level, 1)
         source_row.addWidget(self.record_label)
+        source_row.addStretch(1)
         self.waveform = Waveform()
         self.waveform.trim_changed.connect(self._on_trim)
         audio_box = QGroupBox("Audio the person will speak")
@@ -152,6 +154,7 @@ class DubPage(QWidget):
         runner.stopped.connect(self._on_stopped)
         runner.busy_changed.connect(lambda _: self._update_buttons())
         session.project_changed.connect(self._on_project)
+        session.stages_changed.connect(self._on_models_changed)
         self.refresh_devices()
         self._update_buttons()
 
@@ -165,6 +168,7 @@ class DubPage(QWidget):
         names = [d.name for d in self.devices]
         if wanted in names:
             self.device_combo.setCurrentIndex(names.index(wanted))
+        self.level.setVisible(bool(self.devices))
         if not self.devices:
             self.device_combo.addItem("no microphone found")
             self.record_label.setText("No microphone on this computer: load an audio file instead.")
@@ -282,8 +286,12 @@ class DubPage(QWidget):
         if end - start < 0.1:
             self.preview_label.setText("The trimmed audio is too short to dub.")
             return
+        key = (self.audio_path, round(start, 3), round(end, 3), self.session.project.root,
+               self._models_version)
+        if key == self.preview_key:
+            return  # the region re-emits on repaints; nothing changed
         self.stop_playing()
-        self.preview, self.preview_key = None, (self.audio_path, round(start, 3), round(end, 3))
+        self.preview, self.preview_key = None, key
         self.renders.clear()
         self.preview_label.setText("Preparing the preview (loading the models)...")
         try:
@@ -432,11 +440,17 @@ class DubPage(QWidget):
         self.stop_playing()
         self.preview = None
         self.preview_key = None
+        self._models_version += 1
         self.viewer.set_frame_count(0)
         self.viewer.view.clear_image("Load audio to preview the dubbed video.")
         if self.audio is not None:
             self.rebuild_preview()
         self._update_buttons()
+
+    def _on_models_changed(self) -> None:
+        self._models_version += 1
+        if self.audio is not None:
+            self.rebuild_preview()
 
     def _update_buttons(self) -> None:
         has_project = self.session.project is not None

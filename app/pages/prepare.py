@@ -101,7 +101,7 @@ class PreparePage(QWidget):
         project = self.session.project
         self.stop_playing()
         self.frames = None
-        self.report.setPlainText(self._stored_report(project) if project else "")
+        self.show_report(self._stored_report(project) if project else "")
         if project is None:
             return
         try:
@@ -117,6 +117,22 @@ class PreparePage(QWidget):
         self.viewer.set_frame_count(self.frames.n_frames, project.source_info.get("fps"))
         self._update_toggles()
         self.refresh_image()
+
+    def show_report(self, text: str) -> None:
+        """The readiness report, its verdict line in bold and its advice as a list."""
+        from html import escape
+
+        parts, advice = [], []
+        for line in text.splitlines():
+            if line.startswith("  - "):
+                advice.append(f"<li>{escape(line[4:])}</li>")
+            elif line.startswith("Verdict:"):
+                parts.append(f"<p><b>{escape(line)}</b></p>")
+            elif line.strip():
+                parts.append(f"{escape(line)}<br>")
+        if advice:
+            parts.append("<ul>" + "".join(advice) + "</ul>")
+        self.report.setHtml("".join(parts))
 
     @staticmethod
     def _stored_report(project) -> str:
@@ -200,8 +216,7 @@ class PreparePage(QWidget):
         self.progress.show_message("Face capture finished.", done=True)
         self.session.stages_changed.emit()
         self.load_project()
-        text = result.describe() if hasattr(result, "describe") else str(result)
-        self.report.setPlainText(text)
+        self.show_report(result.describe() if hasattr(result, "describe") else str(result))
 
     def _on_failed(self, name: str, exc) -> None:
         if name == JOB:

@@ -28,6 +28,18 @@ STAGE_OF = {AUDIO: "audio_model", RENDERER: "renderer"}
 TITLE_OF = {AUDIO: "Audio model", RENDERER: "Neural renderer"}
 
 
+def _figures(name: str, metrics: dict) -> str:
+    """One line of the stored training figures, in words."""
+    if name == RENDERER and "steps" in metrics:
+        text = f"{metrics['steps']} steps, {metrics.get('elapsed_s', 0) / 60:.1f} min so far"
+        if metrics.get("val_psnr"):
+            text += f"; held-out PSNR {metrics['val_psnr']:.1f} dB"
+        return text
+    numbers = [f"{k.replace('_', ' ')} {v:.4g}" for k, v in metrics.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return ", ".join(numbers[:4])
+
+
 @dataclass
 class TrainingPanel:
     """The widgets of one trainable model."""
@@ -56,9 +68,10 @@ class TrainPage(QWidget):
         self.budget = QSpinBox()
         self.budget.setObjectName("budgetMinutes")
         self.budget.setRange(1, 24 * 60)
-        self.budget.setSuffix(" min")
+        self.budget.setSuffix(" more min")
         self.budget.setValue(session.settings.preferences().renderer_minutes)
-        self.budget.setToolTip("How long to train the neural renderer this time")
+        self.budget.setToolTip("How many more minutes to train the neural renderer (added to the time "
+                               "it has already trained)")
         self.budget.valueChanged.connect(lambda v: session.settings.update_preferences(renderer_minutes=v))
 
         self.panels = {AUDIO: self._panel(AUDIO), RENDERER: self._panel(RENDERER, self.budget)}
@@ -114,7 +127,7 @@ class TrainPage(QWidget):
         row = QHBoxLayout()
         row.addWidget(start)
         if budget is not None:
-            row.addWidget(QLabel("Time budget:"))
+            row.addWidget(QLabel("Train for:"))
             row.addWidget(budget)
         row.addStretch(1)
         layout = QVBoxLayout(box)
@@ -141,12 +154,9 @@ class TrainPage(QWidget):
     def _status_text(project, name: str) -> str:
         if project is None:
             return "Open a project first."
-        if not project.is_current("fitting") and project.stage("fitting").status != "done":
+        if project.stage("fitting").status != "done":
             return "Run face capture on the Prepare page first."
         record = project.stage(STAGE_OF[name])
-        metrics = record.metrics or {}
-        figures = ", ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in metrics.items()
-                            if isinstance(v, (int, float)))[:160]
         if record.status == "done":
             text = "Trained." if project.is_current(STAGE_OF[name]) else \
                 "Trained on an older face capture: train again."
@@ -155,8 +165,8 @@ class TrainPage(QWidget):
         elif record.status == "failed":
             text = f"The last training failed: {record.message or 'see the log'}."
         else:
-            text = "Not trained yet."
-        return text + (f"\n{figures}" if figures else "")
+            return "Not trained yet."
+        return text + "\n" + _figures(name, record.metrics or {})
 
     @staticmethod
     def _start_text(project, name: str) -> str:

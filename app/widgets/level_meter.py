@@ -25,6 +25,7 @@ class LevelMeter(QWidget):
         self.setObjectName("levelMeter")
         self.fraction = 0.0
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMaximumWidth(260)
         self.setToolTip("Microphone level (-60 to 0 dBFS); keep speech in the green")
 
     def sizeHint(self) -> QSize:  # noqa: N802

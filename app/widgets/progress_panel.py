@@ -16,6 +16,7 @@ class ProgressPanel(QWidget):
         super().__init__(parent)
         self.stage = QLabel("")
         self.stage.setObjectName("stageLabel")
+        self.stage.setWordWrap(True)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(True)

@@ -151,3 +151,31 @@ class FakeSoundDevice:
 
     def stop(self):
         pass
+
+
+@dataclass
+class FakeDubResult:
+    out: Path
+    frames: int
+
+    def describe(self) -> str:
+        return f"Wrote {self.out} ({self.frames} frames)"
+
+
+def fake_export(project, audio_path: Path, out_path: Path):
+    """The export without face synthesis: the target frames on the dub timeline with the new audio."""
+    from core.dub import FEATURE_RATE, output_frame_count
+    from core.media import VideoReader, VideoWriter, load_audio
+    from core.timeline import frames_in_order, pingpong_indices
+
+    speech = load_audio(audio_path, FEATURE_RATE)
+    reader = VideoReader(project.source_video)
+    n = output_frame_count(len(speech), FEATURE_RATE, reader.fps)
+    indices = pingpong_indices(n, reader.frame_count)
+    clock = ProgressClock("Dubbing (fake)", n)
+    with VideoWriter(out_path, reader.width, reader.height, reader.fps, audio=load_audio(audio_path, 48000),
+                     audio_rate=48000) as writer:
+        for j, frame in enumerate(frames_in_order(reader, indices)):
+            writer.write(frame)
+            yield clock.step(j + 1)
+    return FakeDubResult(out_path, n)
