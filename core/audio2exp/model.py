@@ -33,8 +33,9 @@ VERSION = 1
 @dataclass(frozen=True)
 class PostProcess:
     """smooth_s: Gaussian sigma (seconds) over the predicted sequence, 0 = off. Silence gate: the
-    speech gate is held for ``hold_s`` on each side (the mouth opens just before a word and closes
-    just after it) and softened by ``soften_s``; where it is 0 the output is the resting expression."""
+    speech gate is held for ``hold_s`` on each side and softened by ``soften_s``; where it is still 0
+    (pauses longer than 2 x hold_s) the output is the resting expression. Shorter pauses are left
+    to the network: people keep their lips parted in them (see NOTES.md)."""
 
     smooth_s: float = 0.0
     hold_s: float = 0.3
