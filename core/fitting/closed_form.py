@@ -103,6 +103,24 @@ def fit_lighting(model: FaceModel, crop: np.ndarray, verts: np.ndarray, normals:
     return sh.reshape(27).astype(np.float32), float(np.abs(pred - colour).mean() * 255)
 
 
+def photometric_error(model: FaceModel, crops, has_face: np.ndarray, rot, scale, trans, expression,
+                      sh, max_frames: int = 200) -> float:
+    """Mean absolute colour error (0-255) of the shaded model at the visible vertices, over up to
+    ``max_frames`` evenly spread face frames."""
+    from core.facemodel.shading import shade
+
+    face = np.flatnonzero(has_face)
+    pick = face[np.linspace(0, len(face) - 1, min(max_frames, len(face))).round().astype(int)]
+    verts, normals = camera_mesh(model, rot[pick], scale[pick], trans[pick], expression[pick])
+    errors = []
+    for j, f in enumerate(pick):
+        visible = normals[j, :, 2] < -0.3
+        seen = sample_colours(np.asarray(crops[f]), verts[j, visible, :2])
+        pred = np.clip(shade(model.albedo[visible], normals[j, visible], np.asarray(sh[f], np.float64)), 0, 1)
+        errors.append(np.abs(pred - seen).mean() * 255)
+    return float(np.mean(errors))
+
+
 def landmark_errors(model: FaceModel, observed: np.ndarray, has_face: np.ndarray, rot, scale, trans,
                     expression, mouth_ids: np.ndarray) -> tuple[float, float]:
     """Mean 2D distance (crop pixels) between the fitted model's landmarks and the tracked ones,

@@ -29,7 +29,8 @@ class FitConfig:
     BFM_model_front.mat). n_exp: expression components of the person-specific model.
     exp_reg: weight of the Gaussian prior on the expression (relative to the landmark term).
     smooth_expression / smooth_pose / smooth_light: temporal smoothness weights (0 = off).
-    identity_frames: frames used to estimate identity and albedo (the paper uses 8)."""
+    identity_frames: frames used to estimate identity and albedo (the paper uses 8).
+    refine_steps: Adam steps of the analysis-by-synthesis refinement per chunk of frames (0 = off)."""
 
     model: str = "mediapipe"
     bfm_path: str | None = None
@@ -39,6 +40,7 @@ class FitConfig:
     smooth_pose: float = 1.0
     smooth_light: float = 4.0
     identity_frames: int = 48
+    refine_steps: int = 4
 
     def __post_init__(self) -> None:
         if self.model not in ("mediapipe", "bfm"):
@@ -50,9 +52,11 @@ class FitConfig:
 
 @dataclass
 class FitResult:
-    """metrics: landmark_error_px / mouth_landmark_error_px (crop pixels), photometric_error
-    (mean absolute, 0-255, at the visible face vertices), pose_range_deg [yaw, pitch, roll],
-    ms_per_frame, frames, face_frames, n_exp."""
+    """metrics: landmark_error_px / mouth_landmark_error_px (mean 2D distance, crop pixels),
+    photometric_error (mean absolute, 0-255, inside the rendered face mask, 12 frames),
+    vertex_photometric_error (the same at the visible vertices of up to 200 frames),
+    pose_range_deg [yaw, pitch, roll] (max - min over the face frames), ms_per_frame (wall clock
+    of the whole stage over all frames), frames, face_frames, n_exp, model."""
 
     model_path: Path
     params_path: Path
@@ -97,15 +101,35 @@ def fit_job(project, config: FitConfig = FitConfig()) -> Job[FitResult]:
     start = time.perf_counter()
     project.set_stage(STAGE, "running", settings=settings, inputs=("tracking",))
     try:
+        phases: dict[str, float] = {}
+        tick = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal tick
+            now = time.perf_counter()
+            phases[name] = round(1000 * (now - tick) / tracking.n_frames, 2)
+            tick = now
+
         yield ProgressClock("Building the face model", 4).step(0)
         model = _build_model(tracking, crops, config)
+        lap("model")
         yield ProgressClock("Fitting pose and expression", 4).step(1)
         observed = _observed_landmarks(tracking, model)
         has_face = tracking.has_face.copy()
         rot, scale, trans, exp = cf.fit_geometry(
             model, observed, has_face, reg=config.exp_reg,
             smooth_expression=config.smooth_expression, smooth_pose=config.smooth_pose)
+        lap("geometry")
         sh, photo = yield from _fit_lighting(model, crops, has_face, rot, scale, trans, exp, config)
+        lap("lighting")
+        if config.refine_steps > 0:
+            from core.fitting.refine import refine
+
+            clock = ProgressClock("Refining the fit", len(has_face), (0.6, 0.95))
+            steps = refine(model, crops, has_face, observed, rot, scale, trans, exp, sh, config.refine_steps)
+            rot, scale, trans, exp, sh = yield from _drive(steps, clock)
+            photo = cf.photometric_error(model, crops, has_face, rot, scale, trans, exp, sh)
+            lap("refine")
         euler, ranges = cf.pose_range(rot, has_face)
         mouth_ids = np.flatnonzero(np.isin(model.landmark_ids, topo.mouth_landmarks())) \
             if model.kind == "mediapipe" else np.flatnonzero(np.isin(np.arange(len(model.landmark_ids)), topo.MOUTH_68))
@@ -116,14 +140,18 @@ def fit_job(project, config: FitConfig = FitConfig()) -> Job[FitResult]:
                             crop_size=int(tracking.crop_size))
         model.save(model_path)
         params.save(params_path)
+        pixel_photo = _pixel_photometric_error(project, crops, has_face)
+        lap("save_and_metrics")
     except BaseException as exc:
         project.set_stage(STAGE, "cancelled" if isinstance(exc, GeneratorExit) else "failed",
                           message=str(exc) or type(exc).__name__)
         raise
     n = tracking.n_frames
-    metrics = dict(landmark_error_px=err, mouth_landmark_error_px=mouth_err, photometric_error=photo,
+    metrics = dict(landmark_error_px=err, mouth_landmark_error_px=mouth_err, photometric_error=pixel_photo,
+                   vertex_photometric_error=photo,
                    pose_range_deg=ranges, ms_per_frame=1000 * (time.perf_counter() - start) / n,
-                   frames=n, face_frames=int(has_face.sum()), n_exp=model.n_exp, model=model.kind)
+                   frames=n, face_frames=int(has_face.sum()), n_exp=model.n_exp, model=model.kind,
+                   ms_per_frame_by_phase=phases)
     project.set_stage(STAGE, "done", settings=settings, inputs=("tracking",), metrics=metrics)
     result = FitResult(model_path, params_path, metrics)
     log.info("%s", result.describe())
@@ -148,11 +176,37 @@ def _observed_landmarks(tracking, model: FaceModel) -> np.ndarray:
     return tracking.landmarks_crop[:, model.landmark_ids]
 
 
+def _pixel_photometric_error(project, crops, has_face, n_frames: int = 12) -> float:
+    """Mean absolute colour error (0-255) of the rendered face against the crop inside the face
+    mask, over ``n_frames`` evenly spread face frames."""
+    from core.fitting.refine import single_thread
+    from core.render import FaceRenderer
+
+    face = np.flatnonzero(has_face)
+    pick = face[np.linspace(0, len(face) - 1, min(n_frames, len(face))).round().astype(int)]
+    with single_thread():
+        out = FaceRenderer(project).render(pick)
+    image = out.image.permute(0, 2, 3, 1).numpy()
+    mask = out.face_mask[:, 0].numpy() > 0
+    real = np.stack([np.asarray(crops[f]) for f in pick]).astype(np.float32) / 255
+    return float(np.abs(image - real)[mask].mean() * 255) if mask.any() else float("nan")
+
+
+def _drive(steps, clock):
+    """Run a generator that yields frames done and returns a result, as progress records."""
+    while True:
+        try:
+            done = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        yield clock.step(done)
+
+
 def _fit_lighting(model, crops, has_face, rot, scale, trans, exp, config: FitConfig):
     n = len(has_face)
     sh = np.tile(np.asarray(cf.AMBIENT_SH), (n, 1)).astype(np.float64)
     errors = []
-    clock = ProgressClock("Fitting the lighting", n, (0.25, 0.95))
+    clock = ProgressClock("Fitting the lighting", n, (0.25, 0.6))
     face = np.flatnonzero(has_face)
     last = time.monotonic()
     for start in range(0, len(face), 64):
