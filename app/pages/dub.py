@@ -91,13 +91,14 @@ class DubPage(QWidget):
         source_row.addWidget(self.device_combo)
         source_row.addWidget(self.record_button)
         source_row.addWidget(self.level, 1)
-        source_row.addWidget(self.record_label)
         source_row.addStretch(1)
+        self.record_label.setWordWrap(True)
         self.waveform = Waveform()
         self.waveform.trim_changed.connect(self._on_trim)
         audio_box = QGroupBox("Audio the person will speak")
         audio_layout = QVBoxLayout(audio_box)
         audio_layout.addLayout(source_row)
+        audio_layout.addWidget(self.record_label)
         audio_layout.addWidget(self.audio_label)
         audio_layout.addWidget(self.waveform)
 
@@ -175,6 +176,11 @@ class DubPage(QWidget):
         else:
             self.record_label.setText("")
         self._update_buttons()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self.recorder.recording:
+            self.refresh_devices()  # a microphone may have been plugged in meanwhile
 
     def _on_record_toggled(self, on: bool) -> None:
         if on:
