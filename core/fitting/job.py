@@ -179,8 +179,7 @@ def _observed_landmarks(tracking, model: FaceModel) -> np.ndarray:
 def _pixel_photometric_error(project, crops, has_face, n_frames: int = 12) -> float:
     """Mean absolute colour error (0-255) of the rendered face against the crop inside the face
     mask, over ``n_frames`` evenly spread face frames."""
-    from core.fitting.refine import single_thread
-    from core.render import FaceRenderer
+    from core.render import FaceRenderer, single_thread
 
     face = np.flatnonzero(has_face)
     pick = face[np.linspace(0, len(face) - 1, min(n_frames, len(face))).round().astype(int)]

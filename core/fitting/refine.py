@@ -10,7 +10,6 @@ whole stage, and the vertex colours are what the Gouraud-shaded render interpola
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import cv2
@@ -20,7 +19,7 @@ import torch.nn.functional as F
 
 from core.facemodel.model import FaceModel
 from core.facemodel.shading import shade
-from core.render import vertex_normals
+from core.render import single_thread, vertex_normals
 
 
 @dataclass(frozen=True)
@@ -46,18 +45,6 @@ def axis_angle_matrix(w: torch.Tensor) -> torch.Tensor:
     s, c = torch.sin(theta)[..., None], torch.cos(theta)[..., None]
     eye = torch.eye(3, dtype=w.dtype, device=w.device).expand_as(cross)
     return eye + s * cross + (1 - c) * (cross @ cross)
-
-
-@contextlib.contextmanager
-def single_thread():
-    """Run torch on one thread: these tensors are small (a chunk of ~100 meshes), so threading
-    gains nothing, and on a busy machine OpenMP's waiting made each op ~100 times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def refine(model: FaceModel, crops, has_face: np.ndarray, observed: np.ndarray, rot: np.ndarray,
