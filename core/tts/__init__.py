@@ -9,7 +9,7 @@ synthesize_job is the same as a job (Progress per sentence) for the GUI and long
 
 from core.tts.config import DEFAULT_VOICE, TtsConfig
 from core.tts.normalize import normalize_english, normalize_typography
-from core.tts.synthesize import (
+from core.tts.speech import (
     Speech,
     SpeechSegment,
     prepare_text,

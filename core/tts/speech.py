@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,11 +23,16 @@ from core.tts.segment import split_script
 from core.tts.voices import Voice, VoiceError, load_piper_voice, resolve_voice
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PEAK_LEVEL = 0.9
 DUB_PADDING_S = 0.3
 _SILENCE_FRACTION = 0.01  # of the chunk's peak, -40 dB: below this the voice is silent
 _TRIM_MARGIN_S = 0.04  # kept around the speech so soft consonants at the edges survive
+_HEARTBEAT_S = 0.5
+# Piper cannot report progress inside one call (a long sentence takes seconds on a busy CPU), so
+# calls run on this thread while the job keeps yielding; one thread: jobs take turns.
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts")
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,8 @@ def prepare_text(text: str, voice: Voice) -> tuple[str, tuple[str, ...], str | N
 
 
 def synthesize_job(text: str, config: TtsConfig = TtsConfig()) -> Job[Speech]:
-    """Speak ``text`` with the voice of ``config``; yields Progress once per chunk (sentence).
+    """Speak ``text`` with the voice of ``config``; yields Progress after each chunk (sentence)
+    and every half second while one is being synthesised, so a cancel is seen within 0.5 s.
 
     The first Progress carries, as its message, the warning about skipped characters if any.
     Raises DubError for an empty or unspeakable script and VoiceError (a DubError) for a voice
@@ -105,8 +115,9 @@ def synthesize_job(text: str, config: TtsConfig = TtsConfig()) -> Job[Speech]:
     voice = resolve_voice(config.voice, config.voices_folder)
     spoken, skipped, warning = prepare_text(text, voice)
     chunks = split_script(spoken, config.max_chunk_chars)
-    yield Progress(fraction=0.0, stage="Loading voice", message=warning)
-    piper = load_piper_voice(voice)
+    loading = Progress(fraction=0.0, stage="Loading voice", message=warning)
+    yield loading
+    piper = yield from _in_background(partial(load_piper_voice, voice), lambda: loading)
     synthesis = _synthesis_config(piper, voice, config)
 
     rate = voice.sample_rate
@@ -115,7 +126,9 @@ def synthesize_job(text: str, config: TtsConfig = TtsConfig()) -> Job[Speech]:
     segments: list[SpeechSegment] = []
     position = len(pieces[0])
     for i, chunk in enumerate(chunks):
-        audio = _speak_chunk(piper, voice, chunk.text, synthesis, config.clause_pause_s)
+        audio = yield from _in_background(
+            partial(_speak_chunk, piper, voice, chunk.text, synthesis, config.clause_pause_s),
+            partial(clock.step, i, message=f"Speaking sentence {i + 1} of {len(chunks)}"))
         if audio.size == 0:
             log.warning("The voice said nothing for %r", chunk.text)
         else:
@@ -152,6 +165,20 @@ def speech_for_dub_job(text: str, config: TtsConfig = TtsConfig()) -> Job[Speech
 def speech_for_dub(text: str, config: TtsConfig = TtsConfig()) -> Speech:
     """speech_for_dub_job without progress."""
     return run_job(speech_for_dub_job(text, config))
+
+
+def _in_background(work: Callable[[], T], heartbeat: Callable[[], Progress]) -> Job[T]:
+    """Run ``work`` on the TTS thread, yielding ``heartbeat()`` every _HEARTBEAT_S until it ends.
+
+    If the job is closed meanwhile, the call finishes on its thread and its result is dropped.
+    """
+    future: Future = _WORKER.submit(work)
+    try:
+        while not wait([future], timeout=_HEARTBEAT_S).done:
+            yield heartbeat()
+        return future.result()
+    finally:
+        future.cancel()
 
 
 def _synthesis_config(piper, voice: Voice, config: TtsConfig):
