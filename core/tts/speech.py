@@ -132,12 +132,12 @@ def synthesize_job(text: str, config: TtsConfig = TtsConfig()) -> Job[Speech]:
         if audio.size == 0:
             log.warning("The voice said nothing for %r", chunk.text)
         else:
-            pause = _silence(config.pause_s(chunk.pause_before), rate) if segments else _silence(0, rate)
+            pause = _silence(config.pause_s(chunk.pause_before) if segments else 0.0, rate)
             pieces += [pause, audio]
             start = position + len(pause)
             position = start + len(audio)
             segments.append(SpeechSegment(chunk.text, start / rate, position / rate))
-        yield clock.step(i + 1, message=f"{chunk.text[:60]}")
+        yield clock.step(i + 1, message=chunk.text[:60])
     if not segments:
         raise DubError(f"The voice {voice.name} produced no sound for this script. Check the text "
                        f"is in its language ({voice.language}).")
