@@ -131,8 +131,7 @@ def fit_job(project, config: FitConfig = FitConfig()) -> Job[FitResult]:
             photo = cf.photometric_error(model, crops, has_face, rot, scale, trans, exp, sh)
             lap("refine")
         euler, ranges = cf.pose_range(rot, has_face)
-        mouth_ids = np.flatnonzero(np.isin(model.landmark_ids, topo.mouth_landmarks())) \
-            if model.kind == "mediapipe" else np.flatnonzero(np.isin(np.arange(len(model.landmark_ids)), topo.MOUTH_68))
+        mouth_ids = np.flatnonzero(np.isin(model.landmark_ids, topo.mouth_landmarks()))
         err, mouth_err = cf.landmark_errors(model, observed, has_face, rot, scale, trans, exp, mouth_ids)
         params = FaceParams(expression=exp.astype(np.float32), has_face=has_face,
                             rotation=rot.astype(np.float32), scale=scale.astype(np.float32),
