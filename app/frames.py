@@ -91,7 +91,7 @@ class DubPreview:
     ``frame(j)`` -> uint8 (H, W, 3) full-resolution output frame j, like frame j of the export.
     """
 
-    def __init__(self, project, audio_path: Path) -> None:
+    def __init__(self, project, audio_path: Path, draft: bool = False) -> None:
         from core.audio2exp import predict_expressions
         from core.dub import FEATURE_RATE, output_frame_count
         from core.media import VideoReader, load_audio
@@ -106,7 +106,7 @@ class DubPreview:
         self.n_frames = output_frame_count(len(speech), FEATURE_RATE, self.fps)
         self.expressions = predict_expressions(project, speech, n_frames=self.n_frames)
         self.indices = pingpong_indices(self.n_frames, self.reader.frame_count)
-        self.synth = make_synthesizer(project, draft=False)
+        self.synth = make_synthesizer(project, draft=draft)
         self.mode = getattr(self.synth, "mode", "")
         self.tracking = load_tracking(project)
 

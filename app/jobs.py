@@ -59,11 +59,13 @@ def renderer_trained_so_far(project) -> tuple[float, int]:
     return float(metrics.get("elapsed_s", 0.0)) / 60.0, int(metrics.get("steps", 0))
 
 
-def export(project, audio_path: Path, out_path: Path):
-    """Job: dub ``audio_path`` onto the project's person and write ``out_path``."""
+def export(project, audio_path: Path, out_path: Path, draft: bool = False):
+    """Job: dub ``audio_path`` onto the project's person and write ``out_path``.
+
+    draft: use the instant draft renderer even when a trained neural renderer exists."""
     from core.dub import DubConfig, dub_job
 
-    return dub_job(project, audio_path, out_path, DubConfig())
+    return dub_job(project, audio_path, out_path, DubConfig(draft=draft))
 
 
 def load_audio(path: Path) -> np.ndarray:
@@ -80,11 +82,11 @@ def frame_source(project):
     return PreparedFrames(project)
 
 
-def dub_preview(project, audio_path: Path):
+def dub_preview(project, audio_path: Path, draft: bool = False):
     """A DubPreview of ``audio_path``: loads the models and predicts the expressions (slow)."""
     from app.frames import DubPreview
 
-    return DubPreview(project, audio_path)
+    return DubPreview(project, audio_path, draft=draft)
 
 
 def require(condition: bool, message: str) -> None:

@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
             self.pages.setTabEnabled(index, project is not None)
         self.project_label.setText(f"Project: {project.name}  ({project.root})" if project else
                                    "No project open")
+        self.setWindowTitle(f"{project.name} - {APP_NAME}" if project else f"{APP_NAME} {__version__}")
         for action_id in ("load_audio", "export"):
             self.actions_by_id[action_id].setEnabled(project is not None)
 

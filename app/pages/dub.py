@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
 from app import audio_io, jobs
@@ -105,6 +105,11 @@ class DubPage(QWidget):
         # preview
         self.viewer = FrameViewer("Load audio to preview the dubbed video.")
         self.viewer.frame_changed.connect(self._on_scrub)
+        self.draft_check = QCheckBox("Draft quality")
+        self.draft_check.setObjectName("draftCheck")
+        self.draft_check.setToolTip("Use the instant draft renderer instead of the neural renderer, for "
+                                    "the preview and the export (until the renderer is well trained)")
+        self.draft_check.toggled.connect(lambda _: self.rebuild_preview())
         self.play_button = QPushButton("Play")
         self.play_button.setToolTip("Play the preview with sound (Space)")
         self.play_button.clicked.connect(self.toggle_play)
@@ -113,6 +118,7 @@ class DubPage(QWidget):
         play_row = QHBoxLayout()
         play_row.addWidget(self.play_button)
         play_row.addWidget(self.preview_label, 1)
+        play_row.addWidget(self.draft_check)
         preview_box = QGroupBox("Preview")
         preview_layout = QVBoxLayout(preview_box)
         preview_layout.addWidget(self.viewer, 1)
@@ -136,6 +142,7 @@ class DubPage(QWidget):
         self.reveal_button.clicked.connect(lambda: self.last_export and reveal(self.last_export))
         export_box = QGroupBox("Export")
         export_layout = QHBoxLayout(export_box)
+        export_layout.setContentsMargins(9, 4, 9, 4)
         export_layout.addWidget(self.export_button)
         export_layout.addWidget(self.export_progress, 1)
         export_layout.addWidget(self.reveal_button)
@@ -293,7 +300,7 @@ class DubPage(QWidget):
             self.preview_label.setText("The trimmed audio is too short to dub.")
             return
         key = (self.audio_path, round(start, 3), round(end, 3), self.session.project.root,
-               self._models_version)
+               self._models_version, self.draft_check.isChecked())
         if key == self.preview_key:
             return  # the region re-emits on repaints; nothing changed
         self.stop_playing()
@@ -305,7 +312,8 @@ class DubPage(QWidget):
         except Exception as exc:  # noqa: BLE001
             show_error(self, exc, "The trimmed audio could not be saved")
             return
-        self.builder.request(self.preview_key, lambda: jobs.dub_preview(project, path))
+        draft = self.draft_check.isChecked()
+        self.builder.request(self.preview_key, lambda: jobs.dub_preview(project, path, draft=draft))
 
     def _on_preview_built(self, key, preview) -> None:
         if key != self.preview_key:
@@ -411,7 +419,8 @@ class DubPage(QWidget):
         self.last_export = None
         self.reveal_button.setEnabled(False)
         self.export_progress.show_message(f"Exporting {out.name}...", done=False)
-        self.session.runner.start(EXPORT_JOB, lambda: jobs.export(project, audio_path, out))
+        draft = self.draft_check.isChecked()
+        self.session.runner.start(EXPORT_JOB, lambda: jobs.export(project, audio_path, out, draft=draft))
         self.export_progress.set_running(True)
 
     def _on_progress(self, name: str, record) -> None:

@@ -67,8 +67,9 @@ class NewProjectDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(consent_note)
         layout.addWidget(self.consent)
+        layout.addStretch(1)
         layout.addWidget(self.buttons)
-        self.resize(620, 260)
+        self.resize(640, 220)
 
     def project_folder(self) -> Path:
         return Path(self.folder.text()).expanduser()

@@ -39,8 +39,8 @@ class Waveform(pg.PlotWidget):
         self.getPlotItem().hideAxis("left")
         self.setLabel("bottom", "seconds")
         self.setYRange(-1, 1)
-        self.setMinimumHeight(110)
-        self.setMaximumHeight(170)
+        self.setMinimumHeight(100)
+        self.setMaximumHeight(140)
         self.setXRange(0, 10, padding=0)
         self.duration = 0.0
         self.curve = self.plot(pen=pg.mkPen("#4e9af1", width=1))

@@ -110,7 +110,7 @@ def test_trim_playback_and_a_failing_export(project_window, qtbot, fake_mic, spe
     assert not page.play_timer.isActive()
 
     # An export that fails shows the core's message in a dialog.
-    def failing_export(project, audio, out):
+    def failing_export(project, audio, out, draft=False):
         raise DubError("The audio model is not trained yet. Train it on the Train page first.")
         yield  # a generator
 
