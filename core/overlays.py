@@ -9,9 +9,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-LANDMARK_COLOUR = (80, 255, 80)
-MOUTH_COLOUR = (255, 80, 200)
-WIRE_COLOUR = (90, 200, 255)
+LANDMARK_COLOR = (80, 255, 80)
+MOUTH_COLOR = (255, 80, 200)
+WIRE_COLOR = (90, 200, 255)
 _SHIFT = 4  # sub-pixel bits for cv2 drawing
 _ONE = 1 << _SHIFT
 
@@ -26,23 +26,24 @@ def _fixed(points: np.ndarray) -> np.ndarray:
     return np.rint((np.asarray(points, np.float64)[..., :2] - 0.5) * _ONE).astype(np.int32)
 
 
-def draw_landmarks(image: np.ndarray, points: np.ndarray, colour=LANDMARK_COLOUR, radius: float = 1.2,
-                   highlight: np.ndarray | None = None, highlight_colour=MOUTH_COLOUR) -> np.ndarray:
-    """Dots at float (P, 2+) ``points`` (NaN rows skipped); ``highlight`` (indices) in another colour."""
+def draw_landmarks(image: np.ndarray, points: np.ndarray, color=LANDMARK_COLOR, radius: float = 1.2,
+                   highlight: np.ndarray | None = None, highlight_color=MOUTH_COLOR) -> np.ndarray:
+    """Dots at float (P, 2+) ``points`` (NaN rows skipped); ``highlight`` (indices) in another color."""
     out = _check_image(image)
     pts = np.asarray(points, np.float64)
     special = np.zeros(len(pts), bool)
     if highlight is not None:
         special[np.asarray(highlight, np.int64)] = True
     r = max(int(round(radius * _ONE)), 1)
-    for p, hot in zip(_fixed(pts), special):
-        if np.all(np.isfinite(p)) and np.abs(p).max() < 1 << 28:
-            cv2.circle(out, (int(p[0]), int(p[1])), r, highlight_colour if hot else colour, -1,
+    finite = np.isfinite(pts[:, :2]).all(axis=1)
+    for p, hot in zip(_fixed(pts[finite]), special[finite]):
+        if np.abs(p).max() < 1 << 28:
+            cv2.circle(out, (int(p[0]), int(p[1])), r, highlight_color if hot else color, -1,
                        cv2.LINE_AA, _SHIFT)
     return out
 
 
-def draw_wireframe(image: np.ndarray, vertices: np.ndarray, triangles: np.ndarray, colour=WIRE_COLOUR,
+def draw_wireframe(image: np.ndarray, vertices: np.ndarray, triangles: np.ndarray, color=WIRE_COLOR,
                    only_facing: bool = True) -> np.ndarray:
     """Triangle edges of a mesh projected into the image.
 
@@ -58,11 +59,11 @@ def draw_wireframe(image: np.ndarray, vertices: np.ndarray, triangles: np.ndarra
         # Outward-oriented triangles facing the camera run clockwise on screen (y down): cross < 0.
         tri = tri[cross < 0] if (cross < 0).sum() >= (cross > 0).sum() else tri[cross > 0]
     polys = _fixed(v)[tri]
-    cv2.polylines(out, list(polys), True, colour, 1, cv2.LINE_AA, _SHIFT)
+    cv2.polylines(out, list(polys), True, color, 1, cv2.LINE_AA, _SHIFT)
     return out
 
 
-def tint_mask(image: np.ndarray, mask: np.ndarray, colour=(255, 60, 60), strength: float = 0.45,
+def tint_mask(image: np.ndarray, mask: np.ndarray, color=(255, 60, 60), strength: float = 0.45,
               outline: bool = True) -> np.ndarray:
     """Tint where ``mask`` (H, W) float in [0, 1] (or bool) is set, optionally outlining its edge."""
     out = _check_image(image)
@@ -70,18 +71,19 @@ def tint_mask(image: np.ndarray, mask: np.ndarray, colour=(255, 60, 60), strengt
     if m.shape != out.shape[:2]:
         raise ValueError(f"mask {m.shape} does not match the image {out.shape[:2]}")
     a = np.clip(m, 0.0, 1.0)[..., None] * float(strength)
-    out = np.rint(out * (1 - a) + np.asarray(colour, np.float32) * a).astype(np.uint8)
+    out = np.rint(out * (1 - a) + np.asarray(color, np.float32) * a).astype(np.uint8)
     if outline:
         contours, _ = cv2.findContours((m > 0.5).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(out, contours, -1, colour, 1, cv2.LINE_AA)
+        cv2.drawContours(out, contours, -1, color, 1, cv2.LINE_AA)
     return out
 
 
 def blend_render(image: np.ndarray, render: np.ndarray, mask: np.ndarray, opacity: float = 1.0) -> np.ndarray:
-    """The synthetic render (float (H, W, 3) in [0, 1] or uint8) over the image where ``mask``."""
+    """The synthetic render (float (H, W, 3) in [0, 1], or uint8) over the image, weighted by
+    ``mask`` (H, W) in [0, 1] times ``opacity``."""
     out = _check_image(image).astype(np.float32)
-    r = np.asarray(render, np.float32)
-    r = r * 255.0 if r.max() <= 1.0 else r
+    r = np.asarray(render)
+    r = r.astype(np.float32) * 255.0 if r.dtype.kind == "f" else r.astype(np.float32)
     a = np.clip(np.asarray(mask, np.float32), 0, 1)[..., None] * float(opacity)
     return np.rint(out * (1 - a) + r * a).clip(0, 255).astype(np.uint8)
 
