@@ -64,3 +64,17 @@ def project(camera_points: torch.Tensor, focal: float, cx: float, cy: float) -> 
     """Pinhole camera looking down +z, y down: (...,3) camera points -> (...,3) (x_pix, y_pix, z)."""
     x, y, z = camera_points.unbind(-1)
     return torch.stack([focal * x / z + cx, focal * y / z + cy, z], dim=-1)
+
+
+def uv_sphere(rings: int, segments: int, dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unit sphere from a latitude-longitude grid (fast to build at Basel-model size): vertices
+    ((rings+1)*segments, 3) and 2*rings*segments faces (F,3) int64; the poles are repeated points,
+    so the triangles touching them are degenerate (zero area)."""
+    theta = torch.linspace(0, math.pi, rings + 1, dtype=dtype)[:, None]
+    phi = torch.arange(segments, dtype=dtype)[None] * (2 * math.pi / segments)
+    verts = torch.stack([theta.sin() * phi.cos(), theta.cos().expand(-1, segments), theta.sin() * phi.sin()], -1)
+    index = torch.arange((rings + 1) * segments).view(rings + 1, segments)
+    a, b = index[:-1], index[:-1].roll(-1, dims=1)
+    c, d = index[1:], index[1:].roll(-1, dims=1)
+    faces = torch.cat([torch.stack([a, b, c], -1).view(-1, 3), torch.stack([b, d, c], -1).view(-1, 3)])
+    return verts.view(-1, 3), faces
