@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import DubError
-from core.facemodel.shading import shade
 from core.fitting.job import load_face_model, load_face_params
+from gpu.shading import sh_shade, vertex_normals
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +58,6 @@ def single_thread(enabled: bool = True):
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def vertex_normals(verts: torch.Tensor, triangles: torch.Tensor) -> torch.Tensor:
-    """(B, V, 3) float vertices, (F, 3) int64 triangles -> (B, V, 3) unit area-weighted normals."""
-    a, b, c = (verts[:, triangles[:, k]] for k in range(3))
-    face_n = torch.cross(b - a, c - a, dim=-1)
-    normals = torch.zeros_like(verts)
-    for k in range(3):
-        normals.index_add_(1, triangles[:, k], face_n)
-    return F.normalize(normals, dim=-1, eps=1e-12)
 
 
 def dilate(mask: torch.Tensor, steps: int) -> torch.Tensor:
@@ -179,7 +169,7 @@ class FaceRenderer:
         screen = self._project(idx, shapes)
         raster = rasterize(screen, self._all_triangles, self.size, self.size, perspective=False)
         normals = vertex_normals(shapes, self._triangles) @ self._rotation[idx].transpose(1, 2)
-        colours = shade(self._albedo, normals, self._sh[idx]).clamp(0.0, 1.0)
+        colours = sh_shade(normals, self._sh[idx], self._albedo).clamp(0.0, 1.0)
         face_mask = ((raster.tri_id >= 0) & (raster.tri_id < self._n_surface)).unsqueeze(1).float()
         image = interpolate(colours, raster, self._all_triangles).permute(0, 3, 1, 2).clamp(0.0, 1.0)
         image = image * face_mask

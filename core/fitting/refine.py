@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from core.facemodel.model import FaceModel
-from core.facemodel.shading import shade
-from core.render import single_thread, vertex_normals
+from core.render import single_thread
+from gpu.shading import sh_shade, vertex_normals
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def _refine(model, crops, has_face, observed, rot, scale, trans, exp, sh, steps,
             shapes = mean + (e @ basis).view(len(idx), -1, 3)
             verts = s[:, None, None] * (shapes @ r.transpose(1, 2)) + t[:, None]
             normals = vertex_normals(shapes, tris) @ r.transpose(1, 2)
-            colour = shade(albedo, normals, light)
+            colour = sh_shade(normals, light, albedo)
             grid = (verts[..., :2] / size * 2 - 1).unsqueeze(1)  # (B, 1, V, 2) in [-1, 1]
             seen = F.grid_sample(images, grid, mode="bilinear", padding_mode="border",
                                  align_corners=False)[:, :, 0].transpose(1, 2)  # (B, V, 3)
