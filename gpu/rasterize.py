@@ -151,8 +151,10 @@ def interpolate(attrs: torch.Tensor, raster: Raster, faces: torch.Tensor) -> tor
         raise ValueError(f"attrs must be (B,V,C) with B={batch} or (V,C), got {tuple(attrs.shape)}")
     n_verts, channels = attrs.shape[1], attrs.shape[2]
     corners = faces.long().index_select(0, raster.pixel_face) + (raster.pixel_batch * n_verts).unsqueeze(1)
-    values = attrs.reshape(batch * n_verts, channels).index_select(0, corners.view(-1)).view(-1, 3, channels)
-    return raster.scatter(torch.einsum("pk,pkc->pc", raster.pixel_bary.to(attrs.dtype), values))
+    flat = attrs.reshape(batch * n_verts, channels)
+    bary = raster.pixel_bary.to(attrs.dtype)
+    blended = sum(bary[:, k : k + 1] * flat.index_select(0, corners[:, k]) for k in range(3))
+    return raster.scatter(blended)
 
 
 def _check_inputs(screen_verts: torch.Tensor, faces: torch.Tensor, height: int, width: int) -> None:
@@ -185,14 +187,16 @@ def _visible_faces(
     corners = verts.index_select(1, faces.view(-1)).view(-1, 3, 3)  # (B*F, corner, xyz)
     xy = corners[..., :2].double()
     z = corners[..., 2].double()
-    valid = torch.isfinite(corners).all(dim=2).all(dim=1) & (xy.abs() <= MAX_COORD).view(-1, 6).all(dim=1)
-    if perspective:
-        valid &= (z > MIN_DEPTH).all(dim=1)
+    # (torch reduces tiny trailing dimensions slowly on the CPU: explicit column chains instead)
+    finite = torch.isfinite(corners).view(-1, 9).all(dim=1) & (xy.abs() <= MAX_COORD).view(-1, 6).all(dim=1)
+    valid = finite & (z > MIN_DEPTH).all(dim=1) if perspective else finite
     fixed = torch.round(torch.where(valid[:, None, None], xy, 0.0) * _ONE).long()  # (T,3,2)
 
     # Bounding box in pixel indices (pixel j is a candidate if its centre j*256+128 lies inside).
-    lo = torch.div(fixed.amin(dim=1) - _HALF + _ONE - 1, _ONE, rounding_mode="floor").clamp(min=0)
-    hi = torch.div(fixed.amax(dim=1) - _HALF, _ONE, rounding_mode="floor")
+    low = torch.minimum(torch.minimum(fixed[:, 0], fixed[:, 1]), fixed[:, 2])
+    high = torch.maximum(torch.maximum(fixed[:, 0], fixed[:, 1]), fixed[:, 2])
+    lo = torch.div(low - _HALF + _ONE - 1, _ONE, rounding_mode="floor").clamp(min=0)
+    hi = torch.div(high - _HALF, _ONE, rounding_mode="floor")
     hi = torch.minimum(hi, torch.tensor([width - 1, height - 1], device=device))
     extent = hi - lo + 1  # (T,2) columns, rows; <= 0 when off screen
 
@@ -230,7 +234,7 @@ def _visible_faces(
         dim=1,
     )  # (T,13): bias[3], step_x[3], step_y[3], columns, rows, first pixel, face
 
-    keep = valid & (area2.squeeze(1) != 0) & (extent > 0).all(dim=1)
+    keep = valid & (area2.squeeze(1) != 0) & (extent[:, 0] > 0) & (extent[:, 1] > 0)
     tri = torch.nonzero(keep).squeeze(1)
     if tri.numel() == 0:
         return zbuffer
@@ -245,9 +249,12 @@ def _visible_faces(
     bias = rows[:, 0:3] + rows[:, 6:9] * row_dy.unsqueeze(1)  # inside iff step_x * dx + bias >= 0
     step_x = rows[:, 3:6]
     bound = torch.div(bias, torch.where(step_x == 0, 1, step_x.abs()), rounding_mode="floor")
-    span_lo = torch.where(step_x > 0, -bound, 0).amax(dim=1).clamp(min=0)
-    span_hi = torch.where(step_x < 0, bound, _EMPTY).amin(dim=1).minimum(rows[:, 9] - 1)
-    blocked = ((step_x == 0) & (bias < 0)).any(dim=1)
+    lower = torch.where(step_x > 0, -bound, 0)
+    upper = torch.where(step_x < 0, bound, _EMPTY)
+    blocked = (step_x == 0) & (bias < 0)
+    span_lo = torch.maximum(torch.maximum(lower[:, 0], lower[:, 1]), lower[:, 2]).clamp(min=0)
+    span_hi = torch.minimum(torch.minimum(upper[:, 0], upper[:, 1]), torch.minimum(upper[:, 2], rows[:, 9] - 1))
+    blocked = blocked[:, 0] | blocked[:, 1] | blocked[:, 2]
     span_len = torch.where(blocked, 0, (span_hi - span_lo + 1).clamp(min=0))
     drawn = torch.nonzero(span_len).squeeze(1)
     if drawn.numel() == 0:
@@ -311,12 +318,12 @@ def _barycentrics(
     dy = row.to(table.dtype) + 0.5 - table[:, 5]
     w1 = table[:, 0] * dx + table[:, 1] * dy
     w2 = table[:, 2] * dx + table[:, 3] * dy
-    screen = torch.stack([1.0 - w1 - w2, w1, w2], dim=1)
-    scaled = screen * table[:, 6:9]
+    w0 = 1.0 - w1 - w2
     if perspective:
-        inv_depth = scaled.sum(1, keepdim=True)
-        return scaled / inv_depth, 1.0 / inv_depth.squeeze(1)
-    return screen, scaled.sum(1)
+        q0, q1, q2 = w0 * table[:, 6], w1 * table[:, 7], w2 * table[:, 8]
+        depth = 1.0 / (q0 + q1 + q2)
+        return torch.stack([q0, q1, q2], dim=1) * depth.unsqueeze(1), depth
+    return torch.stack([w0, w1, w2], dim=1), w0 * table[:, 6] + w1 * table[:, 7] + w2 * table[:, 8]
 
 
 def _triangle_table(screen_verts: torch.Tensor, faces: torch.Tensor, perspective: bool) -> torch.Tensor:
