@@ -30,7 +30,9 @@ class FitConfig:
     exp_reg: weight of the Gaussian prior on the expression (relative to the landmark term).
     smooth_expression / smooth_pose / smooth_light: temporal smoothness weights (0 = off).
     identity_frames: frames used to estimate identity and albedo (the paper uses 8).
-    refine_steps: Adam steps of the analysis-by-synthesis refinement per chunk of frames (0 = off)."""
+    refine_steps: Adam steps of the analysis-by-synthesis refinement per chunk of frames (0 = off).
+    refine_pixels: its photometric term over rasterised pixels (128 px) instead of at the visible
+    vertices: slower on the CPU (see core.fitting.refine)."""
 
     model: str = "mediapipe"
     bfm_path: str | None = None
@@ -41,6 +43,7 @@ class FitConfig:
     smooth_light: float = 4.0
     identity_frames: int = 48
     refine_steps: int = 4
+    refine_pixels: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in ("mediapipe", "bfm"):
@@ -126,7 +129,8 @@ def fit_job(project, config: FitConfig = FitConfig()) -> Job[FitResult]:
             from core.fitting.refine import refine
 
             clock = ProgressClock("Refining the fit", len(has_face), (0.6, 0.95))
-            steps = refine(model, crops, has_face, observed, rot, scale, trans, exp, sh, config.refine_steps)
+            steps = refine(model, crops, has_face, observed, rot, scale, trans, exp, sh, config.refine_steps,
+                           pixels=config.refine_pixels)
             rot, scale, trans, exp, sh = yield from _drive(steps, clock)
             photo = cf.photometric_error(model, crops, has_face, rot, scale, trans, exp, sh)
             lap("refine")
