@@ -47,7 +47,7 @@ class PreparedFrames:
         return self._renderer
 
     def image(self, index: int, overlays: frozenset[str] | set[str] = frozenset()) -> np.ndarray:
-        from app import overlay_draw as draw
+        from core import overlays as draw
 
         if not 0 <= index < self.n_frames:
             raise IndexError(f"frame {index} is outside 0..{self.n_frames - 1}")

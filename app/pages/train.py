@@ -76,7 +76,7 @@ class TrainPage(QWidget):
 
         self.panels = {AUDIO: self._panel(AUDIO), RENDERER: self._panel(RENDERER, self.budget)}
         self.preview = ImageView("Held-out frames appear here during renderer training:\n"
-                                 "the real frame beside the generated one.")
+                                 "the 3D render, the generated face and the real frame.")
         self.preview.setObjectName("trainingPreview")
         self.preview_caption = QLabel("")
         self.preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -214,7 +214,7 @@ class TrainPage(QWidget):
             panel.plot.add_point(step, record.losses)
         if record.preview is not None:
             self.preview.set_image(record.preview)
-            self.preview_caption.setText(f"{TITLE_OF[name]}: held-out frame, real | generated"
+            self.preview_caption.setText("Held-out frames (never trained on): 3D render | generated | real"
                                          + (f" (step {record.step})" if record.step is not None else ""))
 
     def _on_result(self, name: str, result) -> None:

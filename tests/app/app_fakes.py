@@ -24,7 +24,7 @@ class FakeTrainResult:
 
 
 class FakeTraining:
-    """A training job on real crops: the 'generated' image is the real crop blurred less and less,
+    """A training job on a real frame: the 'generated' image is the real crop blurred less and less,
     the loss is its mean absolute difference, so the loss curve really goes down."""
 
     def __init__(self, steps: int = 6) -> None:
@@ -38,10 +38,10 @@ class FakeTraining:
     def _job(self, project):
         import cv2
 
-        from core.tracking import load_crops
+        from core.media import VideoReader
 
-        crops = load_crops(project)
-        held_out = np.array(crops[len(crops) - 1])
+        reader = VideoReader(project.source_video)
+        held_out = cv2.resize(reader.read(reader.frame_count - 1), (128, 128), interpolation=cv2.INTER_AREA)
         clock = ProgressClock("Training (fake)", self.steps)
         try:
             for step in range(1, self.steps + 1):
@@ -50,7 +50,8 @@ class FakeTraining:
                 k = 2 * (self.steps - step) + 1
                 generated = cv2.GaussianBlur(held_out, (k, k), 0) if k > 1 else held_out
                 loss = float(np.abs(generated.astype(np.float32) - held_out).mean())
-                preview = np.concatenate([held_out[::2, ::2], generated[::2, ::2]], axis=1)
+                render = np.repeat(held_out.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+                preview = np.concatenate([render, generated, held_out], axis=1)[::2, ::2]
                 yield clock.step(step, losses={"l1": loss, "gan": 0.7},
                                  preview=preview)
             return FakeTrainResult(self.steps)

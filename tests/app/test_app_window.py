@@ -13,7 +13,7 @@ import app.dialogs
 import app.jobs
 from app.actions import action_specs
 from app.main_window import DUB, START, TRAIN, MainWindow
-from app_fakes import endless_job
+from app_fakes import FakeTraining, endless_job
 
 
 @pytest.fixture
@@ -64,6 +64,22 @@ def test_train_controls_pause_resume_cancel(project_window, qtbot, monkeypatch):
     assert closed.is_set()
     assert "Cancelled" in panel.progress.stage.text()
     assert panel.start.isEnabled() and not panel.progress.cancel_button.isEnabled()
+
+
+def test_training_shows_the_loss_curve_and_previews(project_window, qtbot, monkeypatch):
+    window = project_window
+    monkeypatch.setattr(app.jobs, "train_renderer", FakeTraining(steps=6))
+    train = window.train_page
+    panel = train.panels["train_renderer"]
+    qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.session.runner.stopped, timeout=30000):
+        pass
+    assert panel.plot.point_count() == 2 * 6  # two losses, six steps
+    l1 = panel.plot.data["l1"][1]
+    assert l1[-1] < l1[0]  # the curve shows the loss going down
+    assert train.preview.array.shape == (64, 192, 3)  # render | generated | real, side by side
+    assert "step 6" in train.preview_caption.text()
+    assert "Trained 6 steps" in panel.progress.stage.text()
 
 
 def test_renderer_budget_adds_to_past_training(project_window, monkeypatch):
