@@ -87,11 +87,13 @@ def normalise(mean: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def build_person_model(landmarks: np.ndarray, has_face: np.ndarray, crops: np.ndarray,
-                       n_exp: int = 48, albedo_frames: int = 48) -> FaceModel:
+                       n_exp: int = 48, albedo_frames: int = 48, subdivisions: int = 1) -> FaceModel:
     """Build the model from tracked landmarks.
 
     landmarks: float32 (N, 478, 3) crop pixels (NaN rows where no face); has_face: bool (N,);
     crops: uint8 (N, S, S, 3) (a memmap is fine: only ``albedo_frames`` frames are read).
+    subdivisions: times the 468-point mesh is split 1 -> 4 for rendering (1: 1.8 k vertices).
+    The first 468 vertices are mediapipe's points (the landmarks).
     Raises DubError when fewer than 10 frames hold a face.
     """
     idx = np.flatnonzero(has_face)
@@ -127,10 +129,20 @@ def build_person_model(landmarks: np.ndarray, has_face: np.ndarray, crops: np.nd
     jaw_open = max(wanted / max(gap_per_unit, 1e-6), float(np.quantile(coeffs[:, 0], 0.99)) * 1.5, 3 * std[0])
 
     triangles = topo.orient_triangles(mean, topo.mediapipe_triangles())
+    # Finer mesh for rendering: the midpoints carry their own albedo (lip edges, nostrils, brows);
+    # geometry stays linear in the 468 tracked points.
+    pick = np.linspace(0, len(idx) - 1, min(albedo_frames, len(idx))).round().astype(int)
+    meshes, aligned, idx = meshes[pick], aligned[pick], idx[pick]
+    for _ in range(subdivisions):
+        triangles, parents = topo.subdivide(triangles, mean.shape[0])
+        mean = topo.extend_to_midpoints(mean, parents)
+        exp_basis = topo.extend_to_midpoints(exp_basis, parents, axis=1)
+        meshes = topo.extend_to_midpoints(meshes, parents, axis=1)
+        aligned = topo.extend_to_midpoints(aligned, parents, axis=1)
     weights = np.ones(topo.N_MESH_VERTICES, np.float32)
     weights[np.intersect1d(topo.mouth_landmarks(), np.arange(topo.N_MESH_VERTICES))] = MOUTH_WEIGHT
     weights[np.intersect1d(topo.eye_landmarks(), np.arange(topo.N_MESH_VERTICES))] = EYE_WEIGHT
-    albedo = estimate_albedo(meshes, aligned, crops, idx, triangles, albedo_frames)
+    albedo = estimate_albedo(meshes, aligned, crops, idx, triangles)
     return FaceModel(
         kind="mediapipe", mean_shape=mean.astype(np.float32), exp_basis=exp_basis.astype(np.float32),
         exp_std=std.astype(np.float32), albedo=albedo, triangles=triangles,
@@ -141,17 +153,16 @@ def build_person_model(landmarks: np.ndarray, has_face: np.ndarray, crops: np.nd
 
 
 def estimate_albedo(meshes: np.ndarray, aligned: np.ndarray, crops: np.ndarray, idx: np.ndarray,
-                    triangles: np.ndarray, n_frames: int) -> np.ndarray:
+                    triangles: np.ndarray) -> np.ndarray:
     """float32 (V, 3) in [0, 1]: median colour of each vertex over frames where it faces the camera.
 
     meshes: (Nf, V, 3) crop-pixel positions of the vertices in the frames ``idx``; aligned: the same
     in model space (their normals, rotated into the frame, decide visibility).
     """
-    pick = np.linspace(0, len(idx) - 1, min(n_frames, len(idx))).round().astype(int)
-    rot, _, _ = similarity_align(aligned[pick], meshes[pick])
-    normals = vertex_normals_np(aligned[pick], triangles)
+    rot, _, _ = similarity_align(aligned, meshes)
+    normals = vertex_normals_np(aligned, triangles)
     facing = -(normals @ np.swapaxes(rot, 1, 2))[..., 2]  # > 0: towards the camera (-z)
-    colours = np.stack([sample_colours(crops[idx[p]], meshes[p, :, :2]) for p in pick])
+    colours = np.stack([sample_colours(crops[f], meshes[j, :, :2]) for j, f in enumerate(idx)])
     colours[facing < 0.3] = np.nan
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # vertices never seen facing the camera

@@ -81,6 +81,31 @@ def mouth_cap() -> np.ndarray:
     return np.array([(ring[0], ring[i], ring[i + 1]) for i in range(1, len(ring) - 1)], np.int64)
 
 
+def subdivide(triangles: np.ndarray, n_vertices: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split every triangle into four at its edge midpoints.
+
+    triangles: int (F, 3) over ``n_vertices`` vertices. Returns (triangles int64 (4F, 3) over
+    n_vertices + E vertices, parents int64 (E, 2)): new vertex n_vertices + i is the midpoint of
+    vertices parents[i]. Old vertices keep their indices; children keep their parent's winding.
+    Anything linear in the vertices (shapes, bases, colours) extends as the parents' average.
+    """
+    tri = np.asarray(triangles, np.int64)
+    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
+    parents, inverse = np.unique(edges, axis=0, return_inverse=True)
+    mid = n_vertices + inverse.reshape(3, -1).T  # (F, 3): midpoints of edges ab, bc, ca
+    a, b, c = tri.T
+    ab, bc, ca = mid.T
+    children = np.concatenate([np.stack(t, 1) for t in ((a, ab, ca), (ab, b, bc), (ca, bc, c), (ab, bc, ca))])
+    return children, parents
+
+
+def extend_to_midpoints(values: np.ndarray, parents: np.ndarray, axis: int = 0) -> np.ndarray:
+    """values (..., V, ...) along ``axis`` -> (..., V + E, ...) with the midpoints appended."""
+    v = np.moveaxis(np.asarray(values), axis, 0)
+    out = np.concatenate([v, 0.5 * (v[parents[:, 0]] + v[parents[:, 1]])])
+    return np.moveaxis(out, 0, axis)
+
+
 def orient_triangles(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """Order each triangle so its normal (v1-v0) x (v2-v0) points out of the face.
 

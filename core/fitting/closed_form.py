@@ -13,6 +13,22 @@ from core.facemodel.shading import AMBIENT_SH, sh_basis
 from core.fitting.smoothing import fill_gaps, smooth_rotations, smooth_series
 
 
+def fitting_mesh(model: FaceModel) -> FaceModel:
+    """The model restricted to the vertices the fit works on: for the person-specific model the
+    468 tracked points and mediapipe's own triangles (the subdivided mesh only adds detail for
+    rendering, at four times the cost per fitting step); other models unchanged."""
+    from dataclasses import replace
+
+    from core.facemodel import topology as topo
+
+    n = topo.N_MESH_VERTICES
+    if model.kind != "mediapipe" or model.n_vertices <= n:
+        return model
+    return replace(model, mean_shape=model.mean_shape[:n], exp_basis=model.exp_basis[:, :n],
+                   albedo=model.albedo[:n], lower_vertices=model.lower_vertices[:n],
+                   triangles=topo.orient_triangles(model.mean_shape[:n], topo.mediapipe_triangles()))
+
+
 def fit_expression_normal(model: FaceModel, reg: float) -> tuple[np.ndarray, np.ndarray]:
     """The constant least-squares system of the landmark term in model space.
 

@@ -30,6 +30,7 @@ class FitConfig:
     exp_reg: weight of the Gaussian prior on the expression (relative to the landmark term).
     smooth_expression / smooth_pose / smooth_light: temporal smoothness weights (0 = off).
     identity_frames: frames used to estimate identity and albedo (the paper uses 8).
+    subdivisions: 1 -> 4 splits of the person-specific mesh for rendering (albedo detail).
     refine_steps: Adam steps of the analysis-by-synthesis refinement per chunk of frames (0 = off).
     refine_pixels: its photometric term over rasterised pixels (128 px) instead of at the visible
     vertices: slower on the CPU (see core.fitting.refine)."""
@@ -42,6 +43,7 @@ class FitConfig:
     smooth_pose: float = 1.0
     smooth_light: float = 4.0
     identity_frames: int = 48
+    subdivisions: int = 1
     refine_steps: int = 4
     refine_pixels: bool = False
 
@@ -119,24 +121,25 @@ def fit_job(project, config: FitConfig = FitConfig()) -> Job[FitResult]:
         yield ProgressClock("Fitting pose and expression", 4).step(1)
         observed = _observed_landmarks(tracking, model)
         has_face = tracking.has_face.copy()
+        coarse = cf.fitting_mesh(model)
         rot, scale, trans, exp = cf.fit_geometry(
-            model, observed, has_face, reg=config.exp_reg,
+            coarse, observed, has_face, reg=config.exp_reg,
             smooth_expression=config.smooth_expression, smooth_pose=config.smooth_pose)
         lap("geometry")
-        sh, photo = yield from _fit_lighting(model, crops, has_face, rot, scale, trans, exp, config)
+        sh, photo = yield from _fit_lighting(coarse, crops, has_face, rot, scale, trans, exp, config)
         lap("lighting")
         if config.refine_steps > 0:
             from core.fitting.refine import refine
 
             clock = ProgressClock("Refining the fit", len(has_face), (0.6, 0.95))
-            steps = refine(model, crops, has_face, observed, rot, scale, trans, exp, sh, config.refine_steps,
+            steps = refine(coarse, crops, has_face, observed, rot, scale, trans, exp, sh, config.refine_steps,
                            pixels=config.refine_pixels)
             rot, scale, trans, exp, sh = yield from _drive(steps, clock)
-            photo = cf.photometric_error(model, crops, has_face, rot, scale, trans, exp, sh)
+            photo = cf.photometric_error(coarse, crops, has_face, rot, scale, trans, exp, sh)
             lap("refine")
         euler, ranges = cf.pose_range(rot, has_face)
         mouth_ids = np.flatnonzero(np.isin(model.landmark_ids, topo.mouth_landmarks()))
-        err, mouth_err = cf.landmark_errors(model, observed, has_face, rot, scale, trans, exp, mouth_ids)
+        err, mouth_err = cf.landmark_errors(coarse, observed, has_face, rot, scale, trans, exp, mouth_ids)
         params = FaceParams(expression=exp.astype(np.float32), has_face=has_face,
                             rotation=rot.astype(np.float32), scale=scale.astype(np.float32),
                             translation=trans.astype(np.float32), sh=sh, euler_deg=euler,
@@ -171,7 +174,7 @@ def _build_model(tracking, crops, config: FitConfig) -> FaceModel:
     from core.facemodel.person import build_person_model
 
     return build_person_model(tracking.landmarks_crop, tracking.has_face, crops, n_exp=config.n_exp,
-                              albedo_frames=config.identity_frames)
+                              albedo_frames=config.identity_frames, subdivisions=config.subdivisions)
 
 
 def _observed_landmarks(tracking, model: FaceModel) -> np.ndarray:

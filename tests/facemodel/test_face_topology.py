@@ -42,3 +42,20 @@ def test_orientation_points_out_of_the_face():
     normals = np.cross(b - a, c - a)
     centroids = (a + b + c) / 3
     assert ((normals * centroids).sum(1) > 0).all()  # away from the sphere's centre
+
+
+def test_subdivision_keeps_a_closed_surface_and_the_mouth_hole():
+    tri = topo.mediapipe_triangles()
+    fine, parents = topo.subdivide(tri, topo.N_MESH_VERTICES)
+    assert fine.shape == (4 * len(tri), 3)
+    n_edges = len({tuple(sorted(e)) for t in tri.tolist() for e in combinations(t, 2)})
+    assert parents.shape == (n_edges, 2) and fine.max() == topo.N_MESH_VERTICES + n_edges - 1
+    edges = Counter(tuple(sorted(e)) for t in fine.tolist() for e in combinations(t, 2))
+    assert max(edges.values()) == 2
+    # boundary loops keep their count of edges, doubled (each boundary edge is split in two)
+    boundary = sum(1 for c in edges.values() if c == 1)
+    coarse = Counter(tuple(sorted(e)) for t in tri.tolist() for e in combinations(t, 2))
+    assert boundary == 2 * sum(1 for c in coarse.values() if c == 1)
+    values = np.arange(topo.N_MESH_VERTICES, dtype=float)
+    extended = topo.extend_to_midpoints(values, parents)
+    np.testing.assert_allclose(extended[topo.N_MESH_VERTICES:], parents.mean(axis=1))
