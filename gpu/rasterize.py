@@ -2,8 +2,9 @@
 
 Two passes, after Genova et al. 2018 ("Unsupervised training for 3D morphable model regression"):
 
-1. Visibility (no gradient). Every triangle enumerates only the pixel centres inside its bounding
-   box. Vertices are snapped to a fixed-point grid (1/256 pixel) so the edge functions are exact
+1. Visibility (no gradient). Work is per triangle, never pixels x triangles: each triangle walks the
+   rows of its bounding box and computes, exactly, the span of pixel centres it covers in each row,
+   so only covered pixels are ever enumerated (``repeat_interleave``). Vertices are snapped to a fixed-point grid (1/256 pixel) so the edge functions are exact
    int64 arithmetic: two triangles sharing an edge compute exactly opposite values, and a pixel
    centre lying exactly on an edge goes to exactly one of them (a tie rule equivalent to nudging the
    sample an infinitesimal step to the right). So a closed surface has no holes and no double cover.
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 SUBPIXEL_BITS = 8  # fixed-point resolution of snapped vertices: 1/256 pixel
 MAX_COORD = float(1 << 16)  # triangles with a vertex farther than this (pixels) off the origin are skipped
 MIN_DEPTH = 1e-8  # perspective: triangles with a vertex at depth <= this are skipped (no near clipping)
-DEFAULT_CHUNK = 1 << 20  # candidate (pixel, triangle) pairs per chunk: bounds memory for big meshes
+DEFAULT_CHUNK = 1 << 20  # covered (pixel, triangle) pairs written per chunk: bounds memory for big meshes
 
 _ONE = 1 << SUBPIXEL_BITS
 _HALF = _ONE // 2
@@ -112,7 +113,7 @@ def rasterize(
     faces: integer (F,3) vertex indices, same device. Winding does not matter (no culling).
     height, width: output size in pixels.
     perspective: perspective-correct barycentrics (True) or affine ones (False, orthographic).
-    chunk_size: at most about this many (pixel, triangle) candidates are tested at once.
+    chunk_size: about this many covered (pixel, triangle) pairs are written at once (memory bound).
     Returns a ``Raster``; its barycentrics and depth are differentiable w.r.t. ``screen_verts``.
     """
     _check_inputs(screen_verts, faces, height, width)
@@ -260,17 +261,17 @@ def _visible_faces(
     if drawn.numel() == 0:
         return zbuffer
     row_owner, row_dy, span_lo, span_len = (t.index_select(0, drawn) for t in (row_owner, row_dy, span_lo, span_len))
-    rows = rows.index_select(0, drawn)
+    first_pixel, face = int_table[:, 11:13].index_select(0, row_owner).unbind(1)
     plane = depth_table.index_select(0, row_owner)
     span_depth = torch.stack([plane[:, 0] + plane[:, 1] * span_lo + plane[:, 2] * row_dy, plane[:, 1]], dim=1).float()
-    span_start = rows[:, 11] + row_dy * width + span_lo
+    span_start = first_pixel + row_dy * width + span_lo
 
     # Consecutive runs of rows holding about chunk_size pixels each bound the memory for big meshes.
     chunk_of = torch.div(torch.cumsum(span_len, 0) - span_len, chunk_size, rounding_mode="floor")
     first = 0
     for run in torch.unique_consecutive(chunk_of, return_counts=True)[1].tolist():
         part = slice(first, first + run)
-        _draw_spans(span_start[part], span_depth[part], rows[part, 12], span_len[part], zbuffer)
+        _draw_spans(span_start[part], span_depth[part], face[part], span_len[part], zbuffer)
         first += run
     return zbuffer
 
