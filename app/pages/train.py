@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+                               QSpinBox, QVBoxLayout, QWidget)
 
 from app import jobs
 from app.dialogs import show_error
@@ -90,9 +90,10 @@ class TrainPage(QWidget):
         preview_box.addWidget(self.preview, 1)
         preview_box.addWidget(self.preview_caption)
         grid.addLayout(preview_box, 0, 2, 2, 1)
-        grid.setColumnStretch(0, 2)
-        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 3)
         grid.setColumnStretch(2, 2)
+        self.preview.setMaximumWidth(420)
         grid.setRowStretch(1, 1)
 
         layout = QVBoxLayout(self)
@@ -120,6 +121,7 @@ class TrainPage(QWidget):
         status.setObjectName(f"{name}_status")
         start = QPushButton("Start")
         start.setObjectName(f"{name}_start")
+        start.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)  # never clip its text
         start.clicked.connect(lambda: self.start(name))
         progress = ProgressPanel(pausable=True)
         progress.cancel_requested.connect(lambda: self.session.runner.cancel(name))
@@ -134,7 +136,7 @@ class TrainPage(QWidget):
         layout.addWidget(status)
         layout.addLayout(row)
         layout.addWidget(progress)
-        plot = LossPlot(f"{TITLE_OF[name]} losses")
+        plot = LossPlot(f"{TITLE_OF[name]} losses (log scale)", skip=("val_psnr",))
         plot.setObjectName(f"{name}_plot")
         return TrainingPanel(box, status, start, progress, plot)
 
@@ -222,7 +224,8 @@ class TrainPage(QWidget):
         if panel is None:
             return
         text = result.describe() if hasattr(result, "describe") else "Finished."
-        panel.progress.show_message(text, done=True)
+        panel.progress.show_message(text.splitlines()[0].split(";")[0], done=True)
+        panel.progress.setToolTip(text)
         self.session.stages_changed.emit()
 
     def _on_failed(self, name: str, exc) -> None:

@@ -9,10 +9,17 @@ COLORS = ["#4e9af1", "#f1884e", "#5cc46b", "#d35cc4", "#e0c341", "#56c8d1", "#b0
 
 
 class LossPlot(pg.PlotWidget):
-    """``add_point(step, losses)`` stores the point at once and redraws throttled."""
+    """``add_point(step, losses)`` stores the point at once and redraws throttled.
 
-    def __init__(self, title: str = "", parent=None) -> None:
+    log_y: a logarithmic loss axis, so losses of different scales (L1 x 100, GAN, errors in /255)
+    share one plot; values <= 0 are then left out. skip: figures not drawn (e.g. PSNR, where higher
+    is better, would read as a rising loss).
+    """
+
+    def __init__(self, title: str = "", log_y: bool = True, skip: tuple[str, ...] = (), parent=None) -> None:
         super().__init__(parent=parent, title=title)
+        self.log_y, self.skip = log_y, set(skip)
+        self.setLogMode(y=log_y)
         self.setObjectName("lossPlot")
         self.setBackground(None)
         self.showGrid(x=True, y=True, alpha=0.25)
@@ -25,11 +32,13 @@ class LossPlot(pg.PlotWidget):
 
     def add_point(self, step: float, losses: dict[str, float]) -> None:
         for name, value in losses.items():
+            if name in self.skip:
+                continue
             try:
                 value = float(value)
             except (TypeError, ValueError):
                 continue
-            if value != value:  # NaN
+            if value != value or (self.log_y and value <= 0):  # NaN, or not drawable on a log axis
                 continue
             xs, ys = self.data.setdefault(name, ([], []))
             xs.append(float(step))
@@ -54,4 +63,7 @@ class LossPlot(pg.PlotWidget):
                 color = COLORS[len(self.curves) % len(COLORS)]
                 curve = self.plot(name=name, pen=pg.mkPen(color, width=2))
                 self.curves[name] = curve
-            curve.setData(xs, ys)
+            # Figures reported rarely (validation) would be invisible as a line of one point.
+            sparse = len(xs) < 30
+            curve.setData(xs, ys, symbol="o" if sparse else None, symbolSize=5,
+                          symbolBrush=curve.opts["pen"].color(), symbolPen=None)

@@ -47,8 +47,8 @@ class FakeTraining:
             for step in range(1, self.steps + 1):
                 if self.gate is not None:
                     self.gate.wait(5)
-                k = 2 * (self.steps - step) + 1
-                generated = cv2.GaussianBlur(held_out, (k, k), 0) if k > 1 else held_out
+                k = 2 * (self.steps - step) + 3  # blur shrinks every step, never to nothing
+                generated = cv2.GaussianBlur(held_out, (k, k), 0)
                 loss = float(np.abs(generated.astype(np.float32) - held_out).mean())
                 render = np.repeat(held_out.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
                 preview = np.concatenate([render, generated, held_out], axis=1)[::2, ::2]
