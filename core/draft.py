@@ -81,14 +81,35 @@ def polygon_area(points: np.ndarray) -> float:
 class DraftWarper:
     """Warps crops by mesh displacement (one frame at a time; CPU is fine: a few ms per frame)."""
 
-    def __init__(self, triangles: np.ndarray, n_vertices: int, size: int, weights: np.ndarray) -> None:
+    def __init__(self, triangles: np.ndarray, n_vertices: int, size: int, weights: np.ndarray,
+                 closed_mouth_area: float = 0.0,
+                 open_reference: tuple[np.ndarray, np.ndarray] | None = None,
+                 closed_reference: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """closed_mouth_area: inner-lip polygon area (crop px^2) of a closed mouth in this mesh (the
+        mesh's lips have thickness, so a closed mouth still encloses some area). open_reference /
+        closed_reference: (crop uint8 (S,S,3), posed vertices (V,3)) of the clip's widest-open and
+        most-closed frames, whose mouth insides fill mouths that open or close more than in the source
+        frame; without them, newly opened mouths are shaded dark."""
         self.faces_np, self.mouth_centre, self.skirt = draft_mesh(triangles, n_vertices)
         self.faces = torch.from_numpy(self.faces_np)
         self.size = size
         self.weights = weights
+        self.closed_mouth_area = closed_mouth_area
+        self.open_reference, self.closed_reference = open_reference, closed_reference
+        self.fan_start = len(triangles)
         grid = np.mgrid[0:size, 0:size].astype(np.float32)
         self.identity_x, self.identity_y = grid[1], grid[0]
         self.timings: dict[str, float] = {}
+
+    def _sample_reference(self, reference: tuple[np.ndarray, np.ndarray], raster) -> np.ndarray:
+        from gpu.rasterize import interpolate
+
+        ref_crop, ref_vertices = reference
+        ref = extend_vertices(ref_vertices, ref_vertices)
+        ref_xy = torch.from_numpy(np.ascontiguousarray(ref[:, :2], dtype=np.float32))[None]
+        sample = interpolate(ref_xy, raster, self.faces)[0].numpy()
+        return cv2.remap(ref_crop, sample[..., 0] - 0.5, sample[..., 1] - 0.5, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
 
     def warp(self, crop: np.ndarray, source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """crop uint8 (S,S,3); source/target posed vertices (V, 3) in crop pixels (x, y, depth).
@@ -113,17 +134,25 @@ class DraftWarper:
         map_y = np.where(covered, sample[..., 1] - 0.5, self.identity_y)
         warped = cv2.remap(crop, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        # Darken the inside of the mouth where it opens wider than in the source frame.
-        area_src = polygon_area(src[INNER_LIPS, :2])
-        area_dst = polygon_area(dst[INNER_LIPS, :2])
-        if area_dst > 1.0 and area_dst > area_src:
-            darkness = 1.0 - area_src / area_dst
-            mouth = np.zeros((self.size, self.size), np.float32)
-            cv2.fillPoly(mouth, [np.round(dst[INNER_LIPS, :2] * 4).astype(np.int32)], 1.0,
-                         lineType=cv2.LINE_AA, shift=2)
-            mouth = cv2.GaussianBlur(mouth, (0, 0), max(self.size / 256, 0.6)) * darkness
-            shade = np.minimum(warped, MOUTH_DARK + 0.35 * warped)
-            warped = warped * (1 - mouth[..., None]) + shade * mouth[..., None]
+        # The inside of the mouth comes from the source frame while the mouth opens about as wide;
+        # where it opens wider it comes from the clip's widest-open frame (the person's own teeth),
+        # where it closes more from the most-closed frame (lips meeting), mapped through the fan.
+        open_src = max(polygon_area(src[INNER_LIPS, :2]) - self.closed_mouth_area, 0.0)
+        open_dst = max(polygon_area(dst[INNER_LIPS, :2]) - self.closed_mouth_area, 0.0)
+        reference, amount = None, 0.0
+        if open_dst > open_src and open_dst > 1.0:
+            reference, amount = self.open_reference, 1.0 - open_src / open_dst
+        elif open_src > open_dst and open_src > 1.0:
+            reference, amount = self.closed_reference, 1.0 - open_dst / open_src
+        if amount > 0.02:
+            tri = raster.tri_id[0].numpy()
+            in_mouth = ((tri >= self.fan_start) & (tri < self.fan_start + len(INNER_LIPS))).astype(np.float32)
+            weight = cv2.GaussianBlur(in_mouth, (0, 0), max(self.size / 256, 0.6)) * amount
+            if reference is not None:
+                inside = self._sample_reference(reference, raster)
+            else:
+                inside = np.minimum(warped, MOUTH_DARK + 0.35 * warped) if open_dst > open_src else warped
+            warped = warped * (1 - weight[..., None]) + inside * weight[..., None]
         # Blend only where pixels move: elsewhere the resampled crop would just soften the frame.
         shift = np.hypot(map_x - self.identity_x, map_y - self.identity_y)
         moving = ((shift > 0.1) & covered).astype(np.uint8)

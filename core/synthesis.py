@@ -122,13 +122,20 @@ class DraftSynthesizer(_Base):
     mode = "draft"
 
     def __init__(self, project, ctx) -> None:
-        from core.draft import DraftWarper, lower_face_weights
+        from core.draft import INNER_LIPS, DraftWarper, lower_face_weights, polygon_area
 
         super().__init__(project, ctx)
         model = self.renderer.model
         neutral = self.renderer.screen_vertices([0], np.zeros((1, model.n_exp), np.float32))[0].cpu().numpy()
+        fitted = self.renderer.screen_vertices(np.arange(self.renderer.n_frames))[:, INNER_LIPS, :2].cpu().numpy()
+        areas = np.array([polygon_area(ring) for ring in fitted])
+        faces = np.flatnonzero(self.has_face)
+        widest, closest = int(faces[np.argmax(areas[faces])]), int(faces[np.argmin(areas[faces])])
+        reference = lambda i: (np.asarray(self.crops[i]), self.renderer.screen_vertices([i])[0].cpu().numpy())
         self.warper = DraftWarper(model.triangles, len(model.mean_shape), self.renderer.size,
-                                  lower_face_weights(neutral))
+                                  lower_face_weights(neutral),
+                                  closed_mouth_area=float(np.percentile(areas[faces], 5)),
+                                  open_reference=reference(widest), closed_reference=reference(closest))
 
     def frames(self, indices: np.ndarray, expressions: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
         n = len(indices)

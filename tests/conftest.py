@@ -66,3 +66,31 @@ def project_copy(prepared_project, tmp_path):
     target = tmp_path / "project"
     shutil.copytree(prepared_project.root, target)
     return Project.open(target)
+
+
+def tiny_renderer_config(steps: int = 3):
+    """The CPU profile shrunk for tests: a few steps of a small network on 64 px windows."""
+    import dataclasses
+
+    from core.renderer import RendererTrainConfig
+
+    return dataclasses.replace(RendererTrainConfig.for_device("cpu", steps=steps), size=64, ngf=8, ndf=8,
+                               batch_size=2, eval_every=2, val_frames=4)
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory, prepared_project):
+    """A copy of the prepared project with an audio model and a (barely) trained neural renderer."""
+    import shutil
+
+    from core.audio2exp import AudioTrainConfig, train_audio_job
+    from core.jobs import run_job
+    from core.project import Project
+    from core.renderer import train_renderer_job
+
+    target = tmp_path_factory.mktemp("trained") / "face5"
+    shutil.copytree(prepared_project.root, target)
+    project = Project.open(target)
+    run_job(train_audio_job(project, AudioTrainConfig(model="improved", epochs=3)))
+    run_job(train_renderer_job(project, tiny_renderer_config()))
+    return project

@@ -1,0 +1,132 @@
+"""Dubbing end to end on a real clip with tiny training budgets."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+
+from core.dub import DubConfig, dub_job
+from core.jobs import run_job
+from core.media import VideoReader, load_audio, probe
+
+
+def _speech(path, tmp_path, seconds):
+    samples = load_audio(path, 16000)[: int(seconds * 16000)]
+    out = tmp_path / f"speech_{seconds}.wav"
+    sf.write(out, samples, 16000)
+    return out, samples
+
+
+def _envelope_lag(a: np.ndarray, b: np.ndarray, rate: int) -> float:
+    """Seconds by which b lags a, from the cross-correlation of their 10 ms energy envelopes."""
+    hop = rate // 100
+    ea = np.sqrt(np.add.reduceat(a ** 2, np.arange(0, len(a), hop)))
+    eb = np.sqrt(np.add.reduceat(b ** 2, np.arange(0, len(b), hop)))
+    n = min(len(ea), len(eb))
+    ea, eb = ea[:n] - ea[:n].mean(), eb[:n] - eb[:n].mean()
+    corr = np.correlate(eb, ea, mode="full")
+    return (int(np.argmax(corr)) - (n - 1)) * hop / rate
+
+
+@pytest.mark.parametrize("seconds", [2.0, 6.5])  # shorter and longer than the 4.9 s target
+def test_dub_matches_the_audio_in_length_and_sync(trained_project, speech_wav, tmp_path, seconds):
+    audio, samples = _speech(speech_wav, tmp_path, seconds) if seconds < 5 else (speech_wav, None)
+    if samples is None:  # longer than the target: loop the 5 s clip twice
+        base = load_audio(speech_wav, 16000)
+        samples = np.concatenate([base, base])[: int(seconds * 16000)]
+        audio = tmp_path / "long.wav"
+        sf.write(audio, samples, 16000)
+    out = tmp_path / "dub.mp4"
+    result = run_job(dub_job(trained_project, audio, out, DubConfig()))
+    info = probe(out)
+    source = probe(trained_project.source_video)
+    assert (info.width, info.height) == (source.width, source.height)
+    assert info.fps == pytest.approx(source.fps)
+    assert info.has_audio
+    assert abs(info.frame_count / info.fps - seconds) <= 1 / info.fps
+    assert result.frames == info.frame_count and result.mode == "neural"
+    written = load_audio(out, 16000)
+    assert abs(_envelope_lag(samples, written, 16000)) < 1 / info.fps
+    with av.open(str(out)) as container:
+        assert "portrait-dub" in container.metadata.get("synthetic_generator", "")
+
+
+def test_long_audio_plays_the_target_back_and_forth(trained_project, tmp_path):
+    """Frames 0..N-1 then N-2..0: output frame N+k shows target frame N-2-k (here: draft, fast)."""
+    base = load_audio(trained_project.source_video, 16000)
+    audio = tmp_path / "long.wav"
+    sf.write(audio, np.concatenate([base, base[: 8000]]), 16000)
+    out = tmp_path / "pingpong.mp4"
+    run_job(dub_job(trained_project, audio, out, DubConfig(draft=True)))
+    n = VideoReader(trained_project.source_video).frame_count
+    dubbed, source = VideoReader(out), VideoReader(trained_project.source_video)
+    # Outside the face the frames are the target's own: compare the top band (hair, background).
+    for k in (1, 10):
+        band = slice(0, 60)
+        mean_diff = np.abs(dubbed.read(n + k)[band].astype(int) - source.read(n - 2 - k)[band].astype(int)).mean()
+        assert mean_diff < 3.0
+
+
+def test_frames_without_a_face_pass_through_untouched(trained_project, tmp_path, monkeypatch):
+    from core import synthesis
+
+    calls = []
+
+    class NoFace(synthesis.DraftSynthesizer):
+        def frames(self, indices, expressions):
+            for _ in indices:
+                calls.append(1)
+                yield None
+
+    monkeypatch.setattr(synthesis, "DraftSynthesizer", NoFace)
+    out = tmp_path / "pass.mp4"
+    audio, _ = _speech(trained_project.source_video, tmp_path, 1.0)
+    run_job(dub_job(trained_project, audio, out, DubConfig(draft=True, crf=0)))
+    dubbed, source = VideoReader(out), VideoReader(trained_project.source_video)
+    assert len(calls) == 25
+    assert np.abs(dubbed.read(12).astype(int) - source.read(12).astype(int)).mean() < 1.5
+
+
+def _retracked_opening(video, frames):
+    from core.tracking.backends import MediapipeFaceMesh
+    from core.tracking.store import CHIN_BOTTOM, FOREHEAD_TOP, LOWER_INNER_LIP, UPPER_INNER_LIP
+
+    mesh, reader, out = MediapipeFaceMesh(max_faces=1), VideoReader(video), []
+    for i, frame in enumerate(reader.frames(0, max(frames) + 1)):
+        if i in frames:
+            lm = mesh.detect(frame)[0].landmarks
+            gap = np.linalg.norm(lm[UPPER_INNER_LIP, :2] - lm[LOWER_INNER_LIP, :2])
+            out.append(gap / np.linalg.norm(lm[FOREHEAD_TOP, :2] - lm[CHIN_BOTTOM, :2]))
+    mesh.close()
+    return np.array(out)
+
+
+def test_draft_mouth_follows_the_driving_expressions(trained_project, tmp_path):
+    """Drive the draft with the fitted expressions of other frames (the clip played backwards) and
+    re-track it: the mouth must follow the driving expressions, not the target frames' own."""
+    from core.dub import write_synthesized
+    from core.metrics import correlation
+    from core.render import FaceRenderer
+    from core.synthesis import make_synthesizer
+    from core.tracking import load_tracking
+
+    n = 60
+    renderer = FaceRenderer(trained_project)
+    indices = np.arange(n)
+    driving = renderer.fitted_expression(indices[::-1] + 40).numpy()
+    out = tmp_path / "draft.mp4"
+    reader = VideoReader(trained_project.source_video)
+    run_job(write_synthesized(trained_project, reader, indices, driving,
+                              make_synthesizer(trained_project, draft=True), out, None, 16000, {},
+                              DubConfig(draft=True)))
+    retracked = _retracked_opening(out, list(indices))
+    opening = load_tracking(trained_project).mouth_opening()
+    wanted, own = opening[indices[::-1] + 40], opening[indices]
+    follows, stays = correlation(retracked, wanted), correlation(retracked, own)
+    # The draft follows what drives it (bound: re-tracking noise over 60 frames of a 5 s clip;
+    # measured 0.71) more than the target frame's own mouth (which is itself correlated with the
+    # driving sequence in this clip: an untouched video scores 0.5 against it).
+    assert follows > 0.6
+    assert follows > stays + 0.1
