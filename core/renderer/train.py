@@ -20,6 +20,7 @@ from core.renderer.data import FOLDER, TrainingData, build_cache_job
 from core.renderer.networks import build_networks
 from core.renderer.preview import preview_grid
 from core.renderer.steps import eval_step, train_step
+from core.renderer.threads import ThreadTuner
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,13 @@ class RendererTrainResult:
         return dict(self.__dict__)
 
 
-def _device(config: RendererTrainConfig, face_renderer) -> torch.device:
-    if config.device == "cpu":
-        return torch.device("cpu")
-    from gpu.device import select_device
+def _device(config: RendererTrainConfig) -> torch.device:
+    """The CPU profile trains on the CPU; the GPU profile on CUDA when torch sees it."""
+    from gpu.device import configure_threads, select_device
 
+    if config.device == "cpu":
+        configure_threads()
+        return torch.device("cpu")
     return select_device("auto").device
 
 
@@ -63,11 +66,7 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
     if face_renderer is None and not project.is_current("fitting"):
         raise ProjectError("The 3D face model is not fitted yet (or tracking changed since). "
                            "Run 'prepare' first.")
-    device = _device(config, face_renderer)
-    if device.type == "cpu":
-        from gpu.device import configure_threads
-
-        configure_threads()
+    device = _device(config)
     folder = project.path(FOLDER)
     cache = yield from build_cache_job(project, face_renderer, span=(0.0, CACHE_SPAN))
     window = cache.window(config.size, config.lower_face_window)
@@ -131,6 +130,12 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
             parts.append(elapsed() / (config.minutes * 60.0))
         return min(max(parts), 1.0)
 
+    threads_before = torch.get_num_threads()
+    tuner = None
+    if device.type == "cpu" and config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
+    elif device.type == "cpu":
+        tuner = ThreadTuner(threads_before)
     run_start = time.monotonic()
 
     def elapsed() -> float:
@@ -147,8 +152,12 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
         while fraction() < 1.0:
             picks = rng.choice(data.train_indices, size=config.batch_size,
                                replace=len(data.train_indices) < config.batch_size)
+            if tuner is not None:
+                tuner.before_step()
             losses = train_step(gen, disc, opt_g, opt_d, data.batch(picks), config.l1_weight,
                                 config.gan_weight, config.mouth_weight)
+            if tuner is not None:
+                tuner.after_step()
             step += 1
             preview = None
             if step % config.eval_every == 0:
@@ -163,10 +172,11 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
         if best["step"] != step:
             figures, _ = evaluate()
         status = "done"
-    except (GeneratorExit, JobCancelled, KeyboardInterrupt):
+    except (GeneratorExit, JobCancelled, KeyboardInterrupt):  # the user stopped it: resumable
         status = "cancelled"
         raise
     finally:
+        torch.set_num_threads(threads_before)
         if step > saved_step or status == "done":
             save_checkpoint(folder / LAST_FILE, snapshot())
         result = RendererTrainResult(
