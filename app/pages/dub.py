@@ -60,6 +60,7 @@ class DubPage(QWidget):
         self._play_start = (0.0, 0)  # (monotonic time, frame) when playback started
         self._models_version = 0  # bumped when training changed the models the preview uses
 
+        self.setAcceptDrops(True)
         self.builder = LatestOnly(self)  # builds DubPreview objects (loads models: slow)
         self.builder.done.connect(self._on_preview_built)
         self.builder.failed.connect(self._on_preview_failed)
@@ -82,7 +83,7 @@ class DubPage(QWidget):
         self.record_button.toggled.connect(self._on_record_toggled)
         self.level = LevelMeter()
         self.record_label = QLabel("")
-        self.audio_label = QLabel("No audio loaded yet.")
+        self.audio_label = QLabel("No audio loaded yet. Load a file, drop one here, or record.")
         self.audio_label.setObjectName("audioLabel")
         source_row = QHBoxLayout()
         source_row.addWidget(self.load_button)
@@ -289,6 +290,16 @@ class DubPage(QWidget):
         if not path.exists():
             audio_io.save_wav(path, self.audio[a:b], jobs.DUB_AUDIO_RATE)
         return path
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if self.session.project is not None and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        files = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if files and self.session.project is not None:
+            event.acceptProposedAction()
+            self.load_audio(files[0])
 
     # ---- preview -------------------------------------------------------------------------------------
     def rebuild_preview(self) -> None:

@@ -72,6 +72,29 @@ def test_no_microphone_is_said_in_the_page(project_window, monkeypatch):
     assert app.audio_io.Player().play(np.zeros(100, np.float32), RATE) is False
 
 
+def test_common_audio_formats_load_and_a_bad_file_gets_a_dialog(project_window, qtbot, shared_data, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    page = project_window.dub_page
+    # (A raw ADTS .aac has no reliable length in its header, so it is not in this list.)
+    for name, seconds in (("audio/edtalk__teaser.mp3", 45.5), ("audio/whisper__jfk.flac", 11.0)):
+        assert page.load_audio(shared_data / name), name
+        assert page.waveform.duration == pytest.approx(seconds, abs=0.15), name  # MANIFEST.md lengths
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(shared_data / "audio/dreamtalk__acknowledgement_english.m4a"))])
+    page.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                              Qt.KeyboardModifier.NoModifier))
+    assert page.audio_path.name == "dreamtalk__acknowledgement_english.m4a"
+    assert page.waveform.duration == pytest.approx(16.6, abs=0.15)
+    broken = tmp_path / "speech.wav"
+    broken.write_bytes(b"RIFF not really")
+    assert not page.load_audio(broken)
+    qtbot.waitUntil(lambda: len(error_boxes(project_window)) == 1, timeout=5000)
+    assert "speech.wav" in error_boxes(project_window)[0].text()
+    assert page.audio_path.name.endswith(".m4a")  # the previous audio stays loaded
+
+
 def test_missing_portaudio_is_reported_not_raised(monkeypatch):
     def broken():
         raise DubError("Sound is not available: the PortAudio library is missing.")
