@@ -10,6 +10,7 @@ import numpy as np
 from core.atomic import load_npz
 from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig, frame_features
 from core.errors import DubError, MediaError, ProjectError
+from core.holdout import holdout_start
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ def project_fps_and_opening(project, n_frames: int) -> tuple[float, np.ndarray]:
 def load_training_data(project, features: AudioFeatureConfig, holdout: float) -> TrainingData:
     """Features of the project's own audio at its frame times, paired with the fitted expressions.
 
-    holdout: share (0..0.5) of the face frames at the end of the video kept for validation.
+    holdout: share (0..0.5) of the video at its end kept for validation (core.holdout: the same
+    tail the renderer never trains on and evaluate measures).
     Raises ProjectError / MediaError with advice when the project lacks what training needs.
     """
     from core.media import load_audio
@@ -100,8 +102,8 @@ def load_training_data(project, features: AudioFeatureConfig, holdout: float) ->
         raise DubError("The video's sound track is (almost) silent, so there is no speech to learn the "
                        "mouth from. Use a video where the person talks.")
     faces = np.flatnonzero(has_face)
-    n_val = int(round(len(faces) * holdout))
-    train, val = faces[:len(faces) - n_val], faces[len(faces) - n_val:]
+    boundary = holdout_start(n, holdout)
+    train, val = faces[faces < boundary], faces[faces >= boundary]
     if len(train) < MIN_TRAIN_FRAMES or len(val) < 5:
         raise DubError(f"Only {len(faces)} frames show the face: too few to learn lip motion. "
                        "Use a longer clip (1 to 3 minutes of speech is ideal).")

@@ -26,6 +26,7 @@ from core.audio2exp.model import (META_FILE, MODEL_FILE, Audio2Expression, Audio
                                   postprocess, run_network)
 from core.audio2exp.networks import MODELS, NetworkSpec, build_network
 from core.errors import JobCancelled
+from core.holdout import HOLDOUT_FRACTION
 from core.jobs import Job, Progress, ProgressClock
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class AudioTrainConfig:
     improved_batch_size: int = 16
     improved_lr: float = 2e-3
     weight_decay: float = 1e-4
-    holdout: float = 0.15
+    holdout: float = HOLDOUT_FRACTION
     baseline_half: int = 3
     improved_half: int = 6
     width: int = 96
