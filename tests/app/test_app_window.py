@@ -140,3 +140,27 @@ def test_about_box_carries_the_provenance_note(window, qtbot, monkeypatch):
     monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: shown.append(text))
     window.actions_by_id["about"].trigger()
     assert shown and "synthetic" in shown[0] and "consent" in shown[0] and "Wen" in shown[0]
+
+
+def test_escape_cancels_face_capture_and_says_what_is_kept(project_window, qtbot, monkeypatch):
+    window = project_window
+    closed, stepped = threading.Event(), threading.Event()
+    monkeypatch.setattr(app.jobs, "prepare", lambda project: endless_job(closed, stepped))
+    page = window.prepare_page
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(stepped.is_set, timeout=5000)
+    assert page.progress.cancel_button.isEnabled() and not window.start_page.isEnabled()
+    with qtbot.waitSignal(window.session.runner.stopped, timeout=10000):
+        window.actions_by_id["cancel_job"].trigger()  # Esc
+    assert closed.is_set()
+    assert "cancelled" in page.progress.stage.text() and "kept" in page.progress.stage.text()
+    assert page.start_button.isEnabled() and window.start_page.isEnabled()
+    assert page.viewer.frame_count == 0  # nothing prepared, nothing to show
+    assert not page.toggles["landmarks"].isEnabled()
+
+
+def test_recent_menu_lists_projects(project_window):
+    window = project_window
+    window._fill_recent_menu()
+    texts = [a.text() for a in window.recent_menu.actions()]
+    assert texts == [str(window.session.project.root)]
