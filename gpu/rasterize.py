@@ -223,30 +223,25 @@ def _visible_faces(
         dim=1,
     )
     image = torch.arange(batch, device=device).repeat_interleave(n_faces)
-    int_table = torch.cat(
-        [
-            edge0 + owns - 1,  # inside iff this + a*ONE*dx + b*ONE*dy >= 0 at pixel offset (dx, dy)
-            a * _ONE,
-            b * _ONE,
-            extent,
-            ((image * height + lo[:, 1]) * width + lo[:, 0]).unsqueeze(1),
-            torch.arange(n_faces, device=device).repeat(batch).unsqueeze(1),
-        ],
+    # inside iff bias + step_x*dx + step_y*dy >= 0 at pixel offset (dx, dy) from the box's corner
+    edge_table = torch.cat([edge0 + owns - 1, a * _ONE, b * _ONE, extent[:, :1]], dim=1)  # (T,10): ..., columns
+    meta_table = torch.stack(
+        [extent[:, 1], (image * height + lo[:, 1]) * width + lo[:, 0], torch.arange(n_faces, device=device).repeat(batch)],
         dim=1,
-    )  # (T,13): bias[3], step_x[3], step_y[3], columns, rows, first pixel, face
+    )  # (T,3): rows, first pixel, face
 
     keep = valid & (area2.squeeze(1) != 0) & (extent[:, 0] > 0) & (extent[:, 1] > 0)
     tri = torch.nonzero(keep).squeeze(1)
     if tri.numel() == 0:
         return zbuffer
-    int_table, depth_table = int_table.index_select(0, tri), depth_table.index_select(0, tri)
+    edge_table, meta_table, depth_table = (t.index_select(0, tri) for t in (edge_table, meta_table, depth_table))
 
     # One entry per (triangle, bounding-box row); the row's covered span follows exactly from the
     # three integer edge inequalities, so only covered pixels are ever enumerated.
-    n_rows = int_table[:, 10]
+    n_rows = meta_table[:, 0]
     row_owner = torch.repeat_interleave(torch.arange(tri.shape[0], device=device), n_rows)
     row_dy = torch.arange(row_owner.shape[0], device=device) - (torch.cumsum(n_rows, 0) - n_rows).index_select(0, row_owner)
-    rows = int_table.index_select(0, row_owner)
+    rows = edge_table.index_select(0, row_owner)
     bias = rows[:, 0:3] + rows[:, 6:9] * row_dy.unsqueeze(1)  # inside iff step_x * dx + bias >= 0
     step_x = rows[:, 3:6]
     bound = torch.div(bias, torch.where(step_x == 0, 1, step_x.abs()), rounding_mode="floor")
@@ -261,7 +256,7 @@ def _visible_faces(
     if drawn.numel() == 0:
         return zbuffer
     row_owner, row_dy, span_lo, span_len = (t.index_select(0, drawn) for t in (row_owner, row_dy, span_lo, span_len))
-    first_pixel, face = int_table[:, 11:13].index_select(0, row_owner).unbind(1)
+    first_pixel, face = meta_table[:, 1:].index_select(0, row_owner).unbind(1)
     plane = depth_table.index_select(0, row_owner)
     span_depth = torch.stack([plane[:, 0] + plane[:, 1] * span_lo + plane[:, 2] * row_dy, plane[:, 1]], dim=1).float()
     span_start = first_pixel + row_dy * width + span_lo
