@@ -180,3 +180,12 @@ def fake_export(project, audio_path: Path, out_path: Path, draft: bool = False):
             writer.write(frame)
             yield clock.step(j + 1)
     return FakeDubResult(out_path, n)
+
+
+def error_boxes(widget):
+    """The error boxes showing over the window of ``widget``."""
+    from PySide6.QtWidgets import QMessageBox
+
+    import app.dialogs
+
+    return [b for b in widget.window().findChildren(QMessageBox, app.dialogs.ERROR_BOX_NAME) if b.isVisible()]

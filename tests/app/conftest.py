@@ -51,9 +51,3 @@ def window(qtbot, app_settings, monkeypatch):
     yield win
     win.close()
     QThreadPool.globalInstance().waitForDone(30000)
-
-
-def error_boxes(widget):
-    from PySide6.QtWidgets import QMessageBox
-
-    return [b for b in widget.window().findChildren(QMessageBox, app.dialogs.ERROR_BOX_NAME) if b.isVisible()]

@@ -10,8 +10,7 @@ from PySide6.QtCore import Qt
 import app.audio_io
 import app.jobs
 import app.pages.dub
-from app_fakes import FakePreview, FakeSoundDevice
-from conftest import error_boxes
+from app_fakes import error_boxes, FakePreview, FakeSoundDevice
 from core.errors import DubError
 from core.media import load_audio
 

@@ -13,8 +13,7 @@ from PySide6.QtCore import Qt
 import app.jobs
 import app.pages.dub
 from app.main_window import DUB, PREPARE, TRAIN
-from app_fakes import FakePreview, fake_export
-from conftest import error_boxes
+from app_fakes import error_boxes, FakePreview, fake_export
 
 HAS_SYNTHESIS = importlib.util.find_spec("core.synthesis") is not None
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from app_fakes import error_boxes
 from app.main_window import PREPARE
-from conftest import error_boxes
 
 
 def test_not_a_video_gets_a_dialog_not_a_traceback(window, qtbot, tmp_path, speech_wav):
