@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import DubError
-
 log = logging.getLogger(__name__)
 
 DUB_AUDIO_RATE = 48000      # the rate the dub page keeps audio at (playback, trimming, export)
@@ -87,8 +85,3 @@ def dub_preview(project, audio_path: Path, draft: bool = False):
     from app.frames import DubPreview
 
     return DubPreview(project, audio_path, draft=draft)
-
-
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise DubError(message)
