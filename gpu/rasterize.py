@@ -15,6 +15,9 @@ Two passes, after Genova et al. 2018 ("Unsupervised training for 3D morphable mo
    weights are recomputed from the float vertices, so they carry gradients with respect to the
    projected vertices (no gradient flows through which triangle wins, or through the silhouette).
 
+Forward results are bit-identical from run to run and between batched and single calls; backward
+passes accumulate with index_add, which on CUDA may differ in the last bits between runs.
+
 Conventions: x right, y down, in pixels; pixel (row i, column j) has its centre at (j + 0.5, i + 0.5).
 Depth is camera-space z > 0 (larger = farther). With ``perspective=True`` barycentrics are
 perspective-correct (screen-space weights divided by each vertex's depth, renormalised); with
