@@ -136,11 +136,24 @@ def cmd_train_renderer(args: argparse.Namespace) -> int:
 
 
 def cmd_dub(args: argparse.Namespace) -> int:
-    from core.dub import DubConfig, dub_job
+    from core.dub import DubConfig, dub_job, dub_text_job
     from core.project import Project
 
     project = Project.open(args.project)
-    result = drive(dub_job(project, args.audio, args.out, DubConfig(draft=args.draft)))
+    config = DubConfig(draft=args.draft)
+    if args.audio is not None:
+        job = dub_job(project, args.audio, args.out, config)
+    else:
+        from core.tts import TtsConfig
+
+        text = args.text
+        if args.text_file is not None:
+            try:
+                text = args.text_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise DubError(f"{args.text_file}: cannot read the script ({exc}). Save it as UTF-8 text.") from exc
+        job = dub_text_job(project, text, args.out, config, TtsConfig(voice=args.voice, rate=args.rate))
+    result = drive(job)
     print(result.describe() if hasattr(result, "describe") else result)
     return 0
 
@@ -210,7 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("dub", cmd_dub, "make the person speak an audio file; writes a full-resolution MP4")
     p.add_argument("--project", type=Path, required=True)
-    p.add_argument("--audio", type=Path, required=True)
+    speech = p.add_mutually_exclusive_group(required=True)
+    speech.add_argument("--audio", type=Path, help="speech as an audio or video file")
+    speech.add_argument("--text", help="what the person should say (spoken by an offline voice)")
+    speech.add_argument("--text-file", type=Path, help="a UTF-8 text file with the script")
+    p.add_argument("--voice", default="en_US-joe-medium", help="voice name or a Piper .onnx file")
+    p.add_argument("--rate", type=float, default=1.0, help="speaking rate (1 = normal, 1.2 = faster)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--draft", action="store_true", help="fast draft without the neural renderer")
 

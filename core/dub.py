@@ -143,3 +143,21 @@ def _small(frame: np.ndarray, width: int = 320) -> np.ndarray:
     if w <= width:
         return frame
     return cv2.resize(frame, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+
+
+def dub_text_job(project, text: str, out_path: Path | str, config: DubConfig = DubConfig(),
+                 tts=None) -> Job[DubResult]:
+    """Speak ``text`` with an offline voice (core.tts), then dub that speech.
+
+    The speech is kept in the project's scripts/ folder so the user can listen to it again.
+    """
+    import datetime as _dt
+
+    from core.jobs import within
+    from core.tts import TtsConfig, speech_for_dub_job
+
+    speech = yield from within(speech_for_dub_job(text, tts or TtsConfig()), (0.0, 0.15))
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    wav = speech.save_wav(project.path("scripts", f"script-{stamp}.wav"))
+    result = yield from within(dub_job(project, wav, out_path, config), (0.15, 1.0))
+    return result

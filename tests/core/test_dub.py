@@ -130,3 +130,30 @@ def test_draft_mouth_follows_the_driving_expressions(trained_project, tmp_path):
     # driving sequence in this clip: an untouched video scores 0.5 against it).
     assert follows > 0.6
     assert follows > stays + 0.1
+
+
+def test_dub_from_typed_text_has_the_speech_duration(trained_project, tmp_path):
+    from core.dub import dub_text_job
+
+    out = tmp_path / "script.mp4"
+    result = run_job(dub_text_job(trained_project, "Good morning. Today we talk about 3 ideas.", out,
+                                  DubConfig(draft=True)))
+    speech = sorted(trained_project.path("scripts").glob("script-*.wav"))[-1]
+    seconds = probe(speech).duration
+    info = probe(out)
+    assert 1.5 < seconds < 8.0  # eight words with pauses
+    assert abs(info.frame_count / info.fps - seconds) <= 1 / info.fps
+    assert result.frames == info.frame_count
+
+
+def test_dub_cli_refuses_empty_text(trained_project, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    out = subprocess.run([sys.executable, "main.py", "dub", "--project", str(trained_project.root),
+                          "--text", "   ", "--out", str(tmp_path / "x.mp4")], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "empty" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "x.mp4").exists()
