@@ -120,6 +120,8 @@ def rasterize(
     Returns a ``Raster``; its barycentrics and depth are differentiable w.r.t. ``screen_verts``.
     """
     _check_inputs(screen_verts, faces, height, width)
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     faces = faces.long()
     batch, hw = screen_verts.shape[0], height * width
     winner = _visible_faces(screen_verts.detach(), faces, height, width, perspective, chunk_size)

@@ -274,3 +274,5 @@ def test_bad_inputs_raise_value_errors():
         rasterize(verts, torch.tensor([[0, 1, 4]]), 8, 8)
     with pytest.raises(ValueError, match="positive"):
         rasterize(verts, torch.tensor([[0, 1, 2]]), 0, 8)
+    with pytest.raises(ValueError, match="chunk_size"):
+        rasterize(verts, torch.tensor([[0, 1, 2]]), 8, 8, chunk_size=0)
