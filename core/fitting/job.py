@@ -28,8 +28,11 @@ class FitConfig:
     """model: "mediapipe" (person-specific, built from the video) or "bfm" (needs bfm_path, a
     BFM_model_front.mat). n_exp: expression components of the person-specific model.
     exp_reg: weight of the Gaussian prior on the expression (relative to the landmark term).
-    smooth_expression / smooth_pose / smooth_light: temporal smoothness weights (0 = off).
-    identity_frames: frames used to estimate identity and albedo (the paper uses 8).
+    smooth_expression / smooth_pose / smooth_light: temporal smoothness weights (0 = off); the
+    expression's is relative to the landmark term's typical curvature, the others weigh squared
+    frame-to-frame differences against squared deviations from the per-frame estimate.
+    identity_frames: frames the person-specific model's albedo is taken from (the BFM's identity
+    and reflectance use 8 frames, as in the paper).
     subdivisions: 1 -> 4 splits of the person-specific mesh for rendering (albedo detail).
     refine_steps: Adam steps of the analysis-by-synthesis refinement per chunk of frames (0 = off).
     refine_pixels: its photometric term over rasterised pixels (128 px) instead of at the visible
