@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 MOUTH_WEIGHT, EYE_WEIGHT = 10.0, 5.0
 # A wide-open jaw: inner-lip gap about 0.3 of the forehead-to-chin height.
 OPEN_JAW_GAP = 0.3
-JAW_OPEN_STD = 5.0
+JAW_OPEN_STD = 8.0  # the paper opens its jaw coefficient to -8
 
 
 def align_meshes(meshes: np.ndarray, iterations: int = 3, stable_share: float = 0.5
