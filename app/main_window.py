@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget
 
 from app import dialogs
 from app.actions import new_action
+from app.first_run import add_first_run_notes
 from app.pages.dub import DubPage
 from app.pages.prepare import PreparePage
 from app.pages.start import StartPage
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.session.runner.busy_changed.connect(self._on_busy)
         self._on_project(None)
         self._restore_geometry()
+        self.notice_banner = add_first_run_notes(self)  # optional weights missing: say so, carry on
 
     # ---- actions and menus -----------------------------------------------------------------------
     def _build_actions(self):
