@@ -173,3 +173,14 @@ def test_install_desktop_entry_points_at_the_bundle(tmp_path):
     subprocess.run(["bash", str(script), "--remove"], check=True, env=env, capture_output=True)
     assert not installed.exists()
     assert not (data / "icons" / "hicolor" / "scalable" / "apps" / "portrait-dub.svg").exists()
+
+
+def test_build_script_installs_the_pinned_pyinstaller():
+    import re
+    import tomllib
+
+    pins = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (pin,) = pins["project"]["optional-dependencies"]["bundle"]
+    script = (INSTALLER / "build.sh").read_text(encoding="utf-8")
+    version = re.search(r'^PYINSTALLER_VERSION="([^"]+)"', script, re.MULTILINE).group(1)
+    assert pin == f"pyinstaller=={version}"
