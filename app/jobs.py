@@ -9,6 +9,7 @@ missing or broken; the error then reaches the user as a dialog when they start t
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,39 @@ def dub_preview(project, audio_path: Path, draft: bool = False):
     from app.frames import DubPreview
 
     return DubPreview(project, audio_path, draft=draft)
+
+
+@dataclass(frozen=True)
+class SpokenScript:
+    """A script spoken by an offline voice: the WAV saved in the project, and the core.tts.Speech."""
+
+    path: Path
+    speech: object  # core.tts.Speech
+
+    def describe(self) -> str:
+        return self.speech.describe()
+
+
+def voices():
+    """The voices a script can be spoken with (core.tts.Voice): built in, then the user's voices
+    folder (core.tts.default_voices_folder())."""
+    from core.tts import list_voices
+
+    return list_voices()
+
+
+def speak(project, text: str, voice: str, rate: float = 1.0):
+    """Job: speak ``text`` with ``voice`` (a name from voices() or a .onnx path) at ``rate``, with
+    closed-mouth silence at both ends, and save it as a WAV in the project's scripts/ folder, the
+    script as a .txt beside it. Returns a SpokenScript. Raises DubError for an empty or unspeakable
+    script and for a voice that is missing or broken."""
+    import datetime as _dt
+
+    from core.atomic import write_text
+    from core.tts import TtsConfig, speech_for_dub_job
+
+    speech = yield from speech_for_dub_job(text, TtsConfig(voice=voice, rate=rate))
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]  # ms: two takes a second apart differ
+    path = speech.save_wav(project.path("scripts", f"script-{stamp}.wav"))
+    write_text(path.with_suffix(".txt"), text)
+    return SpokenScript(path, speech)

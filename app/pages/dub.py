@@ -1,4 +1,5 @@
-"""Dub page: the audio (a file or the microphone), a trimmed waveform, a live preview, and export."""
+"""Dub page: the audio (a file, the microphone or a typed script), a trimmed waveform, a live preview,
+and export."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from app.session import Session
 from app.widgets.frame_viewer import FrameViewer
 from app.widgets.level_meter import LevelMeter
 from app.widgets.progress_panel import ProgressPanel
+from app.widgets.script_editor import ScriptEditor
 from app.widgets.waveform import Waveform
 from app.workers import LatestOnly
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 AUDIO_FILTER = ("Audio (*.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus *.wma *.aiff *.mp4 *.mov *.mkv);;"
                 "All files (*)")
 EXPORT_JOB = "export"
+SPEAK_JOB = "speak"
 TRIM_TOLERANCE_S = 0.01  # a trim closer than this to the ends counts as untrimmed
 
 
@@ -83,23 +86,35 @@ class DubPage(QWidget):
         self.record_button.toggled.connect(self._on_record_toggled)
         self.level = LevelMeter()
         self.record_label = QLabel("")
-        self.audio_label = QLabel("No audio loaded yet. Load a file, drop one here, or record.")
+        self.audio_label = QLabel("No audio loaded yet. Load a file, drop one here, record, or type a "
+                                  "script.")
         self.audio_label.setObjectName("audioLabel")
-        source_row = QHBoxLayout()
-        source_row.addWidget(self.load_button)
-        source_row.addSpacing(24)
-        source_row.addWidget(QLabel("or record from:"))
-        source_row.addWidget(self.device_combo)
-        source_row.addWidget(self.record_button)
-        source_row.addWidget(self.level, 1)
-        source_row.addStretch(1)
         self.record_label.setWordWrap(True)
+        load_row = QHBoxLayout()
+        load_row.addWidget(self.load_button)
+        load_row.addStretch(1)
+        record_row = QHBoxLayout()
+        record_row.addWidget(QLabel("or record from:"))
+        record_row.addWidget(self.device_combo, 1)
+        record_row.addWidget(self.record_button)
+        file_and_mic = QVBoxLayout()
+        file_and_mic.addLayout(load_row)
+        file_and_mic.addLayout(record_row)
+        file_and_mic.addWidget(self.level)
+        file_and_mic.addWidget(self.record_label)
+        file_and_mic.addStretch(1)
+        self.script = ScriptEditor()
+        self.script.speak_requested.connect(self.speak)
+        self.script.cancel_requested.connect(lambda: session.runner.cancel(SPEAK_JOB))
+        source_row = QHBoxLayout()
+        source_row.addLayout(file_and_mic, 2)
+        source_row.addSpacing(16)
+        source_row.addWidget(self.script, 3)
         self.waveform = Waveform()
         self.waveform.trim_changed.connect(self._on_trim)
         audio_box = QGroupBox("Audio the person will speak")
         audio_layout = QVBoxLayout(audio_box)
         audio_layout.addLayout(source_row)
-        audio_layout.addWidget(self.record_label)
         audio_layout.addWidget(self.audio_label)
         audio_layout.addWidget(self.waveform)
 
@@ -165,6 +180,7 @@ class DubPage(QWidget):
         session.project_changed.connect(self._on_project)
         session.stages_changed.connect(self._on_models_changed)
         self.refresh_devices()
+        self.refresh_voices()
         self._update_buttons()
 
     # ---- devices and recording ---------------------------------------------------------------------
@@ -189,6 +205,7 @@ class DubPage(QWidget):
         super().showEvent(event)
         if not self.recorder.recording:
             self.refresh_devices()  # a microphone may have been plugged in meanwhile
+        self.refresh_voices()  # likewise a voice put in the voices folder
 
     def _on_record_toggled(self, on: bool) -> None:
         if on:
@@ -244,6 +261,35 @@ class DubPage(QWidget):
         blocked = button.blockSignals(True)
         button.setChecked(value)
         button.blockSignals(blocked)
+
+    # ---- typed script --------------------------------------------------------------------------------
+    def refresh_voices(self) -> None:
+        try:
+            voices = jobs.voices()
+        except Exception as exc:  # noqa: BLE001  (speaking then names the problem in a dialog)
+            log.warning("no voices listed: %s", exc)
+            voices = []
+        self.script.set_voices(voices)
+
+    def speak(self) -> None:
+        """Synthesise the script in a worker; the speech then loads like any audio file."""
+        project = self.session.project
+        if project is None or self.session.runner.is_running():
+            return
+        self.stop_playing()
+        text, voice, rate = self.script.script(), self.script.voice(), self.script.rate()
+        self.script.show_message("Speaking the script...", done=False)
+        self.session.runner.start(SPEAK_JOB, lambda: jobs.speak(project, text, voice, rate))
+        self.script.set_running(True)
+
+    def _on_spoken(self, result) -> None:
+        speech = result.speech
+        note = ""
+        if speech.skipped:
+            note = " Left out (the voice cannot say them): " + " ".join(speech.skipped)
+        self.script.show_message(f"{speech.duration_s:.1f} s of speech, saved as {result.path.name}.{note}",
+                                 done=True)
+        self.load_audio(result.path)
 
     # ---- audio ---------------------------------------------------------------------------------------
     def choose_audio(self) -> None:
@@ -438,8 +484,12 @@ class DubPage(QWidget):
         if name == EXPORT_JOB:
             handle = self.session.runner.jobs.get(name)
             self.export_progress.show_progress(record, handle.elapsed_s if handle else 0.0)
+        elif name == SPEAK_JOB:
+            self.script.show_progress(record)
 
     def _on_exported(self, name: str, result) -> None:
+        if name == SPEAK_JOB:
+            self._on_spoken(result)
         if name != EXPORT_JOB:
             return
         self.last_export = Path(getattr(result, "out", "")) if getattr(result, "out", None) else None
@@ -451,14 +501,22 @@ class DubPage(QWidget):
         if name == EXPORT_JOB:
             self.export_progress.show_message("Export failed.", done=False)
             show_error(self, exc, "Export failed")
+        elif name == SPEAK_JOB:
+            self.script.show_message("The script was not spoken.", done=False)
+            show_error(self, exc, "The script could not be spoken")
 
     def _on_export_cancelled(self, name: str) -> None:
         if name == EXPORT_JOB:
             self.export_progress.show_message("Export cancelled; no file was written.", done=False)
+        elif name == SPEAK_JOB:
+            self.script.show_message("Speaking cancelled; the audio is unchanged.", done=False)
 
     def _on_stopped(self, name: str) -> None:
         if name == EXPORT_JOB:
             self.export_progress.set_running(False)
+            self._update_buttons()
+        elif name == SPEAK_JOB:
+            self.script.set_running(False)
             self._update_buttons()
 
     # ---- state ---------------------------------------------------------------------------------------
@@ -485,6 +543,8 @@ class DubPage(QWidget):
         self.record_button.setEnabled(has_project and bool(self.devices))
         self.device_combo.setEnabled(bool(self.devices))
         self.export_button.setEnabled(has_project and self.audio is not None and not busy)
+        if not self.session.runner.is_running(SPEAK_JOB):  # while speaking, the button cancels
+            self.script.speak_button.setEnabled(has_project and not busy)
 
     def shutdown(self) -> None:
         """Stop recording and playback (the window is closing)."""
