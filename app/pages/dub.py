@@ -79,7 +79,7 @@ class DubPage(QWidget):
         self.load_button.setObjectName("primaryButton")
         self.load_button.clicked.connect(self.choose_audio)
         self.device_combo = QComboBox()
-        self.device_combo.setMinimumWidth(220)
+        self.device_combo.setMinimumWidth(170)
         self.record_button = QPushButton("Record")
         self.record_button.setCheckable(True)
         self.record_button.setObjectName("recordButton")
@@ -107,9 +107,9 @@ class DubPage(QWidget):
         self.script.speak_requested.connect(self.speak)
         self.script.cancel_requested.connect(lambda: session.runner.cancel(SPEAK_JOB))
         source_row = QHBoxLayout()
-        source_row.addLayout(file_and_mic, 2)
+        source_row.addLayout(file_and_mic)
         source_row.addSpacing(16)
-        source_row.addWidget(self.script, 3)
+        source_row.addWidget(self.script, 1)  # the script gets all the width the other sources leave
         self.waveform = Waveform()
         self.waveform.trim_changed.connect(self._on_trim)
         audio_box = QGroupBox("Audio the person will speak")
@@ -284,11 +284,8 @@ class DubPage(QWidget):
 
     def _on_spoken(self, result) -> None:
         speech = result.speech
-        note = ""
-        if speech.skipped:
-            note = " Left out (the voice cannot say them): " + " ".join(speech.skipped)
-        self.script.show_message(f"{speech.duration_s:.1f} s of speech, saved as {result.path.name}.{note}",
-                                 done=True)
+        note = f"; left out (unspeakable): {' '.join(speech.skipped)}" if speech.skipped else ""
+        self.script.show_message(f"{speech.duration_s:.1f} s of speech{note}", done=True)
         self.load_audio(result.path)
 
     # ---- audio ---------------------------------------------------------------------------------------
