@@ -212,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("train-audio", cmd_train_audio, "train the audio-to-expression model on the target's speech")
     p.add_argument("--project", type=Path, required=True)
-    p.add_argument("--model", choices=["baseline", "improved"], default=None)
+    p.add_argument("--model", choices=["baseline", "improved", "auto"], default=None,
+                   help="auto: train both, keep the one with the lower held-out error")
     p.add_argument("--epochs", type=int, default=None)
 
     p = add("train-renderer", cmd_train_renderer, "train the neural face renderer (resumes if stopped)")

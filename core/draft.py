@@ -116,6 +116,12 @@ class DraftWarper:
 
         Returns (warped uint8 (S,S,3), alpha float32 (S,S) in [0,1]).
         """
+        from core.render import single_thread
+
+        with torch.no_grad(), single_thread():
+            return self._warp(crop, source, target)
+
+    def _warp(self, crop: np.ndarray, source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from gpu.rasterize import interpolate, rasterize
 
         t0 = time.perf_counter()

@@ -157,3 +157,17 @@ def test_dub_cli_refuses_empty_text(trained_project, tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "empty" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_right_after_prepare_and_audio_training_dub_uses_the_draft(project_copy, tmp_path):
+    from core.audio2exp import AudioTrainConfig, train_audio_job
+
+    run_job(train_audio_job(project_copy, AudioTrainConfig(model="improved", epochs=2)))
+    audio, _ = _speech(project_copy.source_video, tmp_path, 2.0)
+    out = tmp_path / "draft.mp4"
+    result = run_job(dub_job(project_copy, audio, out, DubConfig()))
+    info = probe(out)
+    assert result.mode == "draft"
+    assert abs(info.frame_count / info.fps - 2.0) <= 1 / info.fps
+    with av.open(str(out)) as container:
+        assert container.metadata.get("synthetic_renderer") == "draft"
