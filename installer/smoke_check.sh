@@ -3,11 +3,14 @@
 # with a clean environment (only PATH and HOME; no virtual environment, no PYTHONPATH), offscreen.
 #
 #   installer/smoke_check.sh [BUNDLE_DIR]        default: dist/portrait-dub
-#   SMOKE_PREPARE=0 installer/smoke_check.sh     skip the slower `prepare` step (about a minute)
+#   SMOKE_PREPARE=0 installer/smoke_check.sh     skip the slower `prepare` step (10-15 s)
+#   SMOKE_DUB=1 installer/smoke_check.sh         also train-audio and a draft dub of typed text
+#                                                (Piper voice, espeak-ng data; 1-1.5 min more)
 #
 # 1. `portrait-dub --version` prints the version          (the bundle starts)
 # 2. `portrait-dub info <clip>` describes the clip         (PyAV / FFmpeg are bundled)
 # 3. `portrait-dub prepare <clip>` tracks and fits a face  (mediapipe's models are bundled)
+#    with SMOKE_DUB=1: train-audio and `dub --draft --text`  (numba, Piper voice, espeak-ng data)
 # 4. the window opens offscreen and quits by itself        (PySide6 and its platform plugins)
 set -euo pipefail
 
@@ -59,6 +62,20 @@ if [[ "${SMOKE_PREPARE:-1}" != "0" ]]; then
     for f in tracking.npz face_model.npz face_params.npz; do
         [[ -f "$WORK/face5/$f" ]] || fail "prepare wrote no $f"
     done
+fi
+
+if [[ "${SMOKE_PREPARE:-1}" != "0" && "${SMOKE_DUB:-0}" == "1" ]]; then
+    echo "== 3b. train-audio (librosa/numba) and a draft dub of typed text (Piper voice, espeak-ng)"
+    clean "$EXE" train-audio --project "$WORK/face5" --epochs 1 2>&1 | tail -1 \
+        || fail "train-audio exited with an error"
+    clean "$EXE" dub --project "$WORK/face5" --draft --text "Hello, this is the bundled voice." \
+        --out "$WORK/spoken.mp4" 2>&1 | tail -2 || fail "dub --text exited with an error"
+    out="$(clean "$EXE" info "$WORK/spoken.mp4")" || fail "the dubbed file cannot be read"
+    grep -q "^audio: *aac" <<<"$out" || fail "the dubbed file has no audio track"
+    frames=$(sed -n 's/^frames: *//p' <<<"$out")
+    # The sentence takes about 2-3 s to say: at 25 fps that is well over 25 frames.
+    [[ ${frames:-0} -gt 25 ]] || fail "the dubbed file has only ${frames:-0} frames"
+    echo "dubbed $frames frames of synthetic speech"
 fi
 
 echo "== 4. window (PySide6, offscreen)"
