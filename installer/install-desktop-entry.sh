@@ -18,8 +18,9 @@ fi
 
 mkdir -p "$DATA/applications"
 cp -r "$BUNDLE/share/icons" "$DATA/"
-# The menu entry starts this folder's executable by its absolute path (quoted for spaces).
-sed -e "s|^Exec=.*|Exec=\"$BUNDLE/$NAME\" %f|" -e "s|^TryExec=.*|TryExec=$BUNDLE/$NAME|" \
+# The menu entry starts this folder's executable by its absolute path (quoted for spaces). No %f:
+# the app takes no file argument (a path would be read as a command).
+sed -e "s|^Exec=.*|Exec=\"$BUNDLE/$NAME\"|" -e "s|^TryExec=.*|TryExec=$BUNDLE/$NAME|" \
     "$BUNDLE/share/applications/$NAME.desktop" > "$ENTRY.tmp"
 mv "$ENTRY.tmp" "$ENTRY"
 command -v update-desktop-database >/dev/null && update-desktop-database "$DATA/applications" || true
