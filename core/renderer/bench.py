@@ -52,11 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=30, help="repetitions per timing")
     parser.add_argument("--heldout", type=int, default=0, help="held-out frames for SSIM/PSNR (0: skip)")
     parser.add_argument("--train-steps", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
     args = parser.parse_args(argv)
 
     from gpu.device import configure_threads
 
     threads = configure_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        threads = args.threads
     from core.composite import composite_frame
     from core.renderer import NeuralRenderer, RendererTrainConfig
     from core.renderer.networks import UNetGenerator
@@ -79,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     s, n = config.size, config.n_window
     window = torch.rand(1, n, 3, s, s)
     figures["generator_ms"] = _ms(lambda: renderer.generate(window), args.frames)
-    figures["to_crop_ms"] = _ms(lambda: renderer.to_crop(renderer.generate(window)), 3) - figures["generator_ms"]
+    generated = renderer.generate(window)
+    figures["to_crop_ms"] = _ms(lambda: renderer.to_crop(generated), args.frames)
 
     if project is not None:
         from core.media import VideoReader
