@@ -1,0 +1,30 @@
+"""`run`: prepare + train + dub from two files with one command and a time budget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from core.jobs import run_job
+from core.media import load_audio, probe
+from core.project import Project
+from core.run_all import RunConfig, run_all_job
+
+
+def test_run_from_two_files_gives_a_dubbed_video(tmp_path, short_video, speech_wav):
+    audio = tmp_path / "speech.wav"
+    sf.write(audio, load_audio(speech_wav, 16000)[: 2 * 16000], 16000)
+    project = Project.create(tmp_path / "p", short_video, consent=True)
+    out = tmp_path / "out.mp4"
+    seen = []
+    result = run_job(run_all_job(project, audio, out, RunConfig(minutes=10, renderer_steps=2)), seen.append)
+    info = probe(out)
+    assert (info.width, info.height) == (524, 524) and info.has_audio
+    assert abs(info.frame_count / info.fps - 2.0) <= 1 / info.fps
+    assert result.mode == "neural"
+    for stage in ("tracking", "fitting", "audio_model", "renderer"):
+        assert project.is_current(stage) or project.stage(stage).status == "done", stage
+    fractions = [p.fraction for p in seen if p.fraction is not None]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert np.isfinite(fractions).all()
