@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSettings, QThreadPool
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 import app.dialogs
 from app.settings import AppSettings
@@ -29,6 +29,11 @@ def make_window(qtbot, tmp_path, monkeypatch):
     windows = []
 
     def make():
+        # Error boxes are non-modal-blocking notes that earlier tests may have left open; close them
+        # so a modal widget seen below can only come from this window.
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QMessageBox):
+                widget.close()
         win = MainWindow(settings)
         qtbot.addWidget(win)
         win.show()
