@@ -95,9 +95,8 @@ def benchmark_job(video: Path | str, config: BenchmarkConfig = BenchmarkConfig()
         t = time.perf_counter()
         result = yield from within(train_renderer_job(project, renderer_config), (0.5, 0.8))
         figures["renderer_training_total_s"] = time.perf_counter() - t
-        steps_per_s = getattr(result, "steps_per_second", None)
-        if steps_per_s:
-            figures["renderer_steps_per_s"] = float(steps_per_s)
+        if result.steps and result.elapsed_s > 0:  # elapsed_s counts training steps, not the render cache
+            figures["renderer_steps_per_s"] = result.steps / result.elapsed_s
 
         for mode, span in (("neural", (0.8, 0.9)), ("draft", (0.9, 1.0))):
             dubbed = yield from within(dub_job(project, clip, work / f"dub_{mode}.mp4",
