@@ -12,7 +12,7 @@ import numpy as np
 
 from core.errors import DubError
 from core.jobs import Job, ProgressClock
-from core.media import VideoReader, VideoWriter, load_audio
+from core.media import VideoReader, VideoWriter, load_audio, stream_audio
 from core.provenance import synthetic_metadata
 from core.timeline import frames_in_order, pingpong_indices
 from core.tracking.crop import paste_back
@@ -74,7 +74,7 @@ def dub_job(project, audio_path: Path | str, out_path: Path | str, config: DubCo
     expression_ms = 1000 * (time.perf_counter() - t0) / n_out
     indices = pingpong_indices(n_out, reader.frame_count)
     synth = make_synthesizer(project, draft=config.draft, device=config.device)
-    audio_out = load_audio(audio_path, OUTPUT_AUDIO_RATE, mono=False)
+    audio_out = stream_audio(audio_path, OUTPUT_AUDIO_RATE)  # never the whole track in memory
     result = yield from write_synthesized(
         project, reader, indices, expressions, synth, out_path, audio_out, OUTPUT_AUDIO_RATE,
         synthetic_metadata(synth.mode, audio_path.name), config, span=(0.02, 1.0))
@@ -83,12 +83,13 @@ def dub_job(project, audio_path: Path | str, out_path: Path | str, config: DubCo
 
 
 def write_synthesized(project, reader: VideoReader, indices: np.ndarray, expressions: np.ndarray, synth,
-                      out_path: Path, audio: np.ndarray | None, audio_rate: int, metadata: dict[str, str],
+                      out_path: Path, audio, audio_rate: int, metadata: dict[str, str],
                       config: DubConfig, span: tuple[float, float] = (0.0, 1.0),
                       on_frame: Callable[[int, np.ndarray], None] | None = None) -> Job[DubResult]:
     """Render the target frames ``indices`` speaking ``expressions`` and encode them with ``audio``.
 
-    indices: int (T,) target frame per output frame; expressions: float32 (T, K).
+    indices: int (T,) target frame per output frame; expressions: float32 (T, K); audio: an array or
+    an iterable of (channels, n) chunks (see VideoWriter), or None.
     Frames whose target has no face pass through untouched. ``on_frame(j, frame)`` sees every
     finished uint8 frame before it is encoded (evaluation measures them there).
     """

@@ -5,9 +5,9 @@ frame-rate grid at the video's own rate (variable frame-rate sources are resampl
 so frame i is shown at i / fps, which keeps audio in sync).
 """
 
-from core.media.audio import load_audio
+from core.media.audio import load_audio, stream_audio
 from core.media.probe import MediaInfo, probe
 from core.media.video import VideoReader
 from core.media.writer import VideoWriter
 
-__all__ = ["MediaInfo", "probe", "VideoReader", "load_audio", "VideoWriter"]
+__all__ = ["MediaInfo", "probe", "VideoReader", "load_audio", "stream_audio", "VideoWriter"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -46,3 +47,26 @@ def load_audio(path: Path | str, sample_rate: int = 16000, mono: bool = True) ->
         raise MediaError(f"{path}: the audio track is empty (no samples). Choose a recording with speech.")
     np.clip(samples, -1.0, 1.0, out=samples)
     return samples[0] if mono else samples
+
+
+def stream_audio(path: Path | str, sample_rate: int = 48000, mono: bool = False) -> Iterator[np.ndarray]:
+    """Decode the first audio stream of ``path`` chunk by chunk: float32 (channels, n) arrays at
+    ``sample_rate`` (1 channel when mono, else 2), in [-1, 1]. Memory stays bounded for any length.
+
+    Raises MediaError (at the first chunk) when the file has no audio.
+    """
+    path = Path(path)
+    layout = "mono" if mono else "stereo"
+    with open_container(path) as container:
+        if not container.streams.audio:
+            raise MediaError(f"{path}: the file has no audio track. Choose a file with speech in it.")
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
+        try:
+            for frame in container.decode(container.streams.audio[0]):
+                frame.pts = None
+                for out in resampler.resample(frame):
+                    yield np.clip(out.to_ndarray().astype(np.float32, copy=False), -1.0, 1.0)
+        except av.error.FFmpegError as exc:
+            log.warning("%s: audio decoding stopped at a damaged packet (%s)", path, exc)
+        for out in resampler.resample(None):
+            yield np.clip(out.to_ndarray().astype(np.float32, copy=False), -1.0, 1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from fractions import Fraction
 from pathlib import Path
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 
 import av
@@ -27,7 +28,8 @@ class VideoWriter:
             for frame in frames:
                 writer.write(frame)          # uint8 RGB HxWx3, HxW = height x width
 
-    ``audio`` is mono float32 in [-1, 1] (or (channels, n)); it is encoded as AAC alongside the
+    ``audio`` is mono float32 in [-1, 1] (or (channels, n)), or an iterable of such chunks (e.g.
+    core.media.stream_audio, so long audio is never held whole); it is encoded as AAC alongside the
     frames, starting at time 0 like the first frame. ``metadata`` goes into the container's tags.
     """
 
@@ -37,7 +39,7 @@ class VideoWriter:
         width: int,
         height: int,
         fps: float | Fraction,
-        audio: np.ndarray | None = None,
+        audio: np.ndarray | Iterable[np.ndarray] | None = None,
         audio_rate: int = 16000,
         metadata: dict[str, str] | None = None,
         crf: int = 18,
@@ -46,7 +48,9 @@ class VideoWriter:
         self.path = Path(path)
         self.width, self.height = int(width), int(height)
         self.fps = fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001)
-        self.audio = None if audio is None else np.atleast_2d(np.asarray(audio, dtype=np.float32))
+        self._chunks = _audio_chunks(audio)
+        self._first = next(self._chunks, None)
+        self._buffer = np.zeros((0 if self._first is None else self._first.shape[0], 0), np.float32)
         self.audio_rate = int(audio_rate)
         self.metadata = metadata or {}
         self.crf, self.preset = crf, preset
@@ -75,8 +79,8 @@ class VideoWriter:
         self._vstream.codec_context.options = {"crf": str(self.crf), "preset": self.preset}
         self._vstream.codec_context.time_base = Fraction(1, 1) / self.fps
         self._astream = None
-        if self.audio is not None and self.audio.shape[1] > 0:
-            layout = "mono" if self.audio.shape[0] == 1 else "stereo"
+        if self._first is not None:
+            layout = "mono" if self._first.shape[0] == 1 else "stereo"
             self._astream = self._container.add_stream("aac", rate=self.audio_rate, layout=layout)
             self._astream.codec_context.bit_rate = 128_000
         return self
@@ -94,12 +98,24 @@ class VideoWriter:
         self.frames_written += 1
         self._write_audio_until(self.frames_written / float(self.fps))
 
+    def _fill(self, samples: int | None) -> None:
+        """Pull audio chunks until the buffer holds ``samples`` (None: everything that is left)."""
+        while samples is None or self._buffer.shape[1] < samples:
+            chunk = self._first if self._first is not None else next(self._chunks, None)
+            self._first = None
+            if chunk is None:
+                return
+            self._buffer = np.concatenate([self._buffer, chunk], axis=1)
+
     def _write_audio_until(self, seconds: float | None) -> None:
         if self._astream is None:
             return
-        end = self.audio.shape[1] if seconds is None else min(self.audio.shape[1], int(seconds * self.audio_rate))
-        while self._audio_pos + AUDIO_FRAME <= end or (seconds is None and self._audio_pos < end):
-            chunk = self.audio[:, self._audio_pos:self._audio_pos + AUDIO_FRAME]
+        wanted = None if seconds is None else int(seconds * self.audio_rate) - self._audio_pos
+        self._fill(wanted)
+        end = self._buffer.shape[1] if wanted is None else min(wanted, self._buffer.shape[1])
+        start = 0
+        while start + AUDIO_FRAME <= end or (seconds is None and start < end):
+            chunk = self._buffer[:, start:start + AUDIO_FRAME]
             af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp",
                                             layout="mono" if chunk.shape[0] == 1 else "stereo")
             af.sample_rate = self.audio_rate
@@ -107,6 +123,8 @@ class VideoWriter:
             af.time_base = Fraction(1, self.audio_rate)
             self._mux(self._astream.encode(af))
             self._audio_pos += chunk.shape[1]
+            start += chunk.shape[1]
+        self._buffer = self._buffer[:, start:]
 
     def _mux(self, packets) -> None:
         try:
@@ -132,3 +150,12 @@ class VideoWriter:
             self._atomic.__exit__(type(error), error, error.__traceback__)
             raise
         self._atomic.__exit__(exc_type, exc, tb)
+
+
+def _audio_chunks(audio) -> Iterator[np.ndarray]:
+    """float32 (channels, n) chunks from an array (mono (n,) or (channels, n)) or an iterable of them."""
+    if audio is None:
+        return iter(())
+    if isinstance(audio, np.ndarray):
+        audio = [audio]
+    return (np.atleast_2d(np.asarray(a, dtype=np.float32)) for a in audio if np.size(a))

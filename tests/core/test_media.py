@@ -163,3 +163,19 @@ def test_rotation_metadata_is_applied(tmp_path, short_video):
     rotated = VideoReader(clip, info).read(3)
     assert rotated.shape == (plain.shape[1], plain.shape[0], 3)
     np.testing.assert_array_equal(rotated, np.rot90(plain, k=-1))  # 90 degrees clockwise
+
+
+def test_streamed_audio_equals_the_decoded_track_and_feeds_the_writer(tmp_path, speech_wav):
+    from core.media import stream_audio
+
+    chunks = list(stream_audio(speech_wav, 48000))
+    assert len(chunks) > 10 and all(c.shape[0] == 2 for c in chunks)  # chunk by chunk, stereo
+    whole = load_audio(speech_wav, 48000, mono=False)
+    streamed = np.concatenate(chunks, axis=1)
+    assert abs(streamed.shape[1] - whole.shape[1]) <= 48
+    out = tmp_path / "streamed.mp4"
+    n = int(probe(speech_wav).duration * 25)
+    with VideoWriter(out, 64, 64, 25, audio=stream_audio(speech_wav, 48000), audio_rate=48000) as writer:
+        for _ in range(n):
+            writer.write(np.zeros((64, 64, 3), np.uint8))
+    assert abs(len(load_audio(out, 16000)) / 16000 - probe(speech_wav).duration) < 0.05
