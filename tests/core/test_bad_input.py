@@ -140,3 +140,25 @@ def test_mutated_media_bytes_raise_media_errors_only(tmp_path, short_video):
             pass
 
     check()
+
+
+def test_4k_clip_is_tracked_and_keeps_its_size(tmp_path, short_video):
+    """3840x2160: the real face scaled up, as a 4K camera would deliver it."""
+    def to_4k(frame, i):
+        canvas = np.zeros((2160, 3840, 3), np.uint8)
+        canvas[:, 840:3000] = cv2.resize(frame, (2160, 2160), interpolation=cv2.INTER_CUBIC)
+        return canvas
+
+    clip = cut_clip(short_video, tmp_path / "uhd.mp4", 8, transform=to_4k)
+    info = probe(clip)
+    assert (info.width, info.height, info.frame_count) == (3840, 2160, 8)
+    project = Project.create(tmp_path / "p", clip, consent=True)
+    tracking = run_job(tracking_job(project, TrackingConfig(crop_size=128)))
+    assert tracking.has_face.all()
+    assert np.median(tracking.boxes[:, 2]) > 1000  # the face is big in 4K pixels
+    from core.tracking.crop import paste_back
+
+    frame = VideoReader(clip).read(3)
+    out = paste_back(frame, np.zeros((128, 128, 3), np.uint8), np.ones((128, 128), np.float32) * 0.5,
+                     tracking.boxes[3])
+    assert out.shape == (2160, 3840, 3)
