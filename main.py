@@ -46,8 +46,6 @@ class TerminalProgress:
             line += f"  {p.message}"
         if self.tty:
             self.stream.write("\r" + line[:160].ljust(160))
-            if p.stage != self._last_stage and self._last_stage is not None:
-                pass
         elif p.stage != self._last_stage or pct >= self._last_pct + 10 or p.message:
             self.stream.write(line + "\n")
             self._last_pct = pct

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -114,22 +115,14 @@ def _resume_partial(project, key: str, n: int) -> tuple[np.ndarray, np.ndarray, 
 def raw_boxes(landmarks: np.ndarray, crop_scale: float) -> np.ndarray:
     """float64 (N, 3) (cx, cy, side) around each frame's landmarks (NaN where no face)."""
     x, y = landmarks[..., 0], landmarks[..., 1]
-    with np.errstate(invalid="ignore"), _nan_ok():
+    with warnings.catch_warnings():  # all-NaN rows (no face) warn; they stay NaN on purpose
+        warnings.simplefilter("ignore", RuntimeWarning)
         x0, x1 = np.nanmin(x, axis=1), np.nanmax(x, axis=1)
         y0, y1 = np.nanmin(y, axis=1), np.nanmax(y, axis=1)
     side = np.maximum(x1 - x0, y1 - y0) * crop_scale
     # Centre a little below the mesh centre: the jaw opens downwards and the forehead matters least.
     cy = (y0 + y1) / 2 + 0.06 * side
     return np.stack([(x0 + x1) / 2, cy, side], axis=1)
-
-
-@contextlib.contextmanager
-def _nan_ok():
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
 
 
 def stabilised_boxes(landmarks: np.ndarray, has_face: np.ndarray, fps: float,
