@@ -57,6 +57,9 @@ class EvaluateResult:
         for k in keys:
             lines.append(k.ljust(22) + "".join(f"{self.figures[n].get(k, float('nan')):14.4f}" for n in names))
         lines.append(f"paper: full-frame SSIM {PAPER['ssim']}; mean absolute error {PAPER['mae']}")
+        if "draft" in self.figures:
+            lines.append("note: the draft moves the real held-out frame's own mouth, so it starts from "
+                         "the truth; its figures are optimistic beside the neural renderer's.")
         lines += [f"{k}: {v}" for k, v in self.files.items()]
         return "\n".join(lines)
 
