@@ -56,16 +56,20 @@ def prepared_project(tmp_path_factory, short_video):
     return project
 
 
-@pytest.fixture
-def project_copy(prepared_project, tmp_path):
-    """A private copy of the prepared project that a test may change."""
+def copy_project(project, target: Path):
+    """A private copy of a shared project fixture, opened from ``target``."""
     import shutil
 
     from core.project import Project
 
-    target = tmp_path / "project"
-    shutil.copytree(prepared_project.root, target)
+    shutil.copytree(project.root, target)
     return Project.open(target)
+
+
+@pytest.fixture
+def project_copy(prepared_project, tmp_path):
+    """A private copy of the prepared project that a test may change."""
+    return copy_project(prepared_project, tmp_path / "project")
 
 
 def tiny_renderer_config(steps: int = 3):
@@ -81,16 +85,11 @@ def tiny_renderer_config(steps: int = 3):
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory, prepared_project):
     """A copy of the prepared project with an audio model and a (barely) trained neural renderer."""
-    import shutil
-
     from core.audio2exp import AudioTrainConfig, train_audio_job
     from core.jobs import run_job
-    from core.project import Project
     from core.renderer import train_renderer_job
 
-    target = tmp_path_factory.mktemp("trained") / "face5"
-    shutil.copytree(prepared_project.root, target)
-    project = Project.open(target)
+    project = copy_project(prepared_project, tmp_path_factory.mktemp("trained") / "face5")
     run_job(train_audio_job(project, AudioTrainConfig(model="improved", epochs=3)))
     run_job(train_renderer_job(project, tiny_renderer_config()))
     return project

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from core.jobs import run_job
 from core.project import Project
 from core.renderer import RendererTrainConfig
 from core.tracking import TrackingConfig, tracking_job
+from tests.conftest import copy_project
 from tests.renderer.fakes import LandmarkFaceRenderer
 
 
@@ -23,9 +22,7 @@ def tracked_project(tmp_path_factory, short_video):
 
 @pytest.fixture
 def tracked_copy(tracked_project, tmp_path):
-    target = tmp_path / "project"
-    shutil.copytree(tracked_project.root, target)
-    return Project.open(target)
+    return copy_project(tracked_project, tmp_path / "project")
 
 
 @pytest.fixture
