@@ -22,14 +22,16 @@ CHUNK = 8  # output frames rendered per batch
 
 
 def has_trained_renderer(project) -> bool:
+    """A checkpoint exists that was trained on the current face fit (a finished training, or one
+    that was stopped part-way: its last checkpoint is usable)."""
     from core.renderer.checkpoint import BEST_FILE, LAST_FILE
     from core.renderer.data import FOLDER
 
+    record, fitting = project.stage("renderer"), project.stage("fitting")
     folder = project.path(FOLDER)
-    return project.is_current("renderer") or (
-        project.stage("renderer").status in ("running", "cancelled", "done")
-        and project.stage("fitting").status == "done"
-        and ((folder / BEST_FILE).exists() or (folder / LAST_FILE).exists()))
+    return (record.status in ("running", "cancelled", "done")
+            and fitting.status == "done" and record.inputs.get("fitting") == fitting.key
+            and ((folder / BEST_FILE).exists() or (folder / LAST_FILE).exists()))
 
 
 def make_synthesizer(project, draft: bool = False, device: str = "auto"):

@@ -134,11 +134,13 @@ def test_draft_mouth_follows_the_driving_expressions(trained_project, tmp_path):
 
 def test_dub_from_typed_text_has_the_speech_duration(trained_project, tmp_path):
     from core.dub import dub_text_job
+    from tests.conftest import copy_project
 
+    project = copy_project(trained_project, tmp_path / "p")  # the speech is saved into the project
     out = tmp_path / "script.mp4"
-    result = run_job(dub_text_job(trained_project, "Good morning. Today we talk about 3 ideas.", out,
+    result = run_job(dub_text_job(project, "Good morning. Today we talk about 3 ideas.", out,
                                   DubConfig(draft=True)))
-    speech = sorted(trained_project.path("scripts").glob("script-*.wav"))[-1]
+    speech = sorted(project.path("scripts").glob("script-*.wav"))[-1]
     seconds = probe(speech).duration
     info = probe(out)
     assert 1.5 < seconds < 8.0  # eight words with pauses
@@ -171,3 +173,13 @@ def test_right_after_prepare_and_audio_training_dub_uses_the_draft(project_copy,
     assert abs(info.frame_count / info.fps - 2.0) <= 1 / info.fps
     with av.open(str(out)) as container:
         assert container.metadata.get("synthetic_renderer") == "draft"
+
+
+def test_a_renderer_trained_on_an_older_face_fit_is_not_used(trained_project, tmp_path):
+    from core.synthesis import has_trained_renderer
+    from tests.conftest import copy_project
+
+    project = copy_project(trained_project, tmp_path / "p")
+    assert has_trained_renderer(project)
+    project.set_stage("fitting", "done", settings={"refit": True}, inputs=("tracking",))
+    assert not has_trained_renderer(project)  # dub falls back to the draft until retrained

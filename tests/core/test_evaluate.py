@@ -13,7 +13,10 @@ FIGURES = ("ssim_full", "mae_full", "psnr_full", "ssim_mouth", "psnr_mouth", "mo
            "mouth_opening_corr")
 
 
-def test_evaluate_reports_every_figure_for_renderers_and_baseline(trained_project):
+def test_evaluate_reports_every_figure_for_renderers_and_baseline(trained_project, tmp_path):
+    from tests.conftest import copy_project
+
+    trained_project = copy_project(trained_project, tmp_path / "p")  # evaluate writes into it
     result = run_job(evaluate_job(trained_project, EvaluateConfig(max_frames=12)))
     assert set(result.figures) == {"neural", "draft", "baseline"}
     for name, figures in result.figures.items():
