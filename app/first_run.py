@@ -2,7 +2,8 @@
 
 Today one note: the optional face-alignment landmark backend has no weights on this machine (it
 downloads them on first use, which an offline machine cannot). The app keeps working with the
-default mediapipe backend, so the note is a dismissible banner above the pages, never a dialog.
+default mediapipe backend, so the note is a dismissible banner above the pages, never a dialog;
+once dismissed it is not shown again (the app's settings remember it).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def face_alignment_note(folder: Path, missing: list[str]) -> str:
 
 
 class NoticeBanner(QFrame):
-    """A one-line notice above the pages with a close button; closing it hides it for this run."""
+    """A one-line notice above the pages with a close button that hides it."""
 
     dismissed = Signal()
 
@@ -59,15 +60,21 @@ class NoticeBanner(QFrame):
         self.dismissed.emit()
 
 
-def add_first_run_notes(window: QMainWindow) -> NoticeBanner | None:
+FACE_ALIGNMENT_NOTE = "face_alignment_weights"
+
+
+def add_first_run_notes(window: QMainWindow, settings=None) -> NoticeBanner | None:
     """Put a banner above the window's central widget when the optional backend's weights are
-    missing; returns it (None when nothing is missing). Call once, after the window is built."""
+    missing and the user has not dismissed that note before (``settings``: app.settings.AppSettings,
+    which remembers the dismissal); returns it, or None. Call once, after the window is built."""
     folder, missing = missing_face_alignment_weights()
-    if not missing:
+    if not missing or (settings is not None and settings.note_dismissed(FACE_ALIGNMENT_NOTE)):
         return None
     text = face_alignment_note(folder, missing)
     log.info("%s", text)
     banner = NoticeBanner(text)
+    if settings is not None:
+        banner.dismissed.connect(lambda: settings.dismiss_note(FACE_ALIGNMENT_NOTE))
     content = window.takeCentralWidget()
     holder = QWidget()
     column = QVBoxLayout(holder)

@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
         self.session.runner.busy_changed.connect(self._on_busy)
         self._on_project(None)
         self._restore_geometry()
-        self.notice_banner = add_first_run_notes(self)  # optional weights missing: say so, carry on
+        self.notice_banner = add_first_run_notes(self, self.settings)  # optional weights missing: say so, carry on
 
     # ---- actions and menus -----------------------------------------------------------------------
     def _build_actions(self):

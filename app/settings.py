@@ -1,6 +1,7 @@
-"""What the app remembers between runs (QSettings): window geometry, recent projects, preferences.
+"""What the app remembers between runs (QSettings): window geometry, recent projects, preferences
+and the notes the user dismissed.
 
-Only these three things live in QSettings; everything about a project lives in its folder. Keys carry
+Only these things live in QSettings; everything about a project lives in its folder. Keys carry
 a version so a future layout can ignore (not misread) old values.
 """
 
@@ -59,6 +60,18 @@ class AppSettings:
     def remove_recent_project(self, root: Path) -> None:
         items = [p for p in self.recent_projects() if p != Path(root)]
         self._q.setValue(self._key("recent_projects"), [str(p) for p in items])
+
+    # ---- notes the user dismissed -------------------------------------------------------------
+    def note_dismissed(self, name: str) -> bool:
+        return name in self._dismissed_notes()
+
+    def dismiss_note(self, name: str) -> None:
+        self._q.setValue(self._key("dismissed_notes"), sorted(self._dismissed_notes() | {name}))
+        self._q.sync()
+
+    def _dismissed_notes(self) -> set[str]:
+        value = self._q.value(self._key("dismissed_notes"), [])
+        return {value} if isinstance(value, str) else set(value or [])
 
     # ---- preferences -----------------------------------------------------------------------
     def preferences(self) -> Preferences:

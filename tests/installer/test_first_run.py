@@ -65,6 +65,7 @@ def test_missing_weights_show_a_dismissible_note_and_the_app_carries_on(torch_ho
         banner.close_button.click()
     assert not banner.isVisible()
     assert win.pages.isVisible()
+    assert make_window().notice_banner is None  # dismissed once: not shown again at the next start
 
 
 def test_no_note_when_the_weights_are_present(torch_home, make_window):
