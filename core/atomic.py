@@ -35,11 +35,22 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     try:
         yield tmp
         _fsync_file(tmp)
+        os.chmod(tmp, NEW_FILE_MODE)  # mkstemp's 0600 would hide exports from other users
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# What open() gives a new file: 0666 less the umask (read once: os.umask is process-wide, not thread-safe).
+NEW_FILE_MODE = 0o666 & ~_read_umask()
 
 
 def _fsync_file(path: Path) -> None:
@@ -50,6 +61,19 @@ def _fsync_file(path: Path) -> None:
 def write_bytes(path: Path | str, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def remove_stale_parts(folder: Path | str) -> list[str]:
+    """Delete the temporary files that a killed writer left in ``folder``; returns their names.
+
+    Only for a folder whose writers all belong to the job calling this (one job per project).
+    """
+    removed = []
+    for part in Path(folder).glob(".*.part"):
+        with contextlib.suppress(OSError):
+            part.unlink()
+            removed.append(part.name)
+    return removed
 
 
 def write_text(path: Path | str, text: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -119,3 +120,17 @@ def test_atomic_write_never_leaves_partial_files(tmp_path):
     atomic.write_json(target, {"a": 1})
     assert json.loads(target.read_text()) == {"a": 1}
     assert os.listdir(tmp_path) == ["x.json"]
+
+
+def test_atomic_write_gives_the_permissions_of_an_ordinary_new_file(tmp_path):
+    atomic.write_bytes(tmp_path / "atomic.bin", b"x")
+    (tmp_path / "plain.bin").write_bytes(b"x")
+    mode = lambda name: stat.S_IMODE((tmp_path / name).stat().st_mode)  # noqa: E731
+    assert mode("atomic.bin") == mode("plain.bin")  # not mkstemp's owner-only 0600
+
+
+def test_stale_parts_of_a_killed_writer_are_removed(tmp_path):
+    (tmp_path / ".last.pt.abc123.pt.part").write_bytes(b"half")
+    (tmp_path / "last.pt").write_bytes(b"whole")
+    assert atomic.remove_stale_parts(tmp_path) == [".last.pt.abc123.pt.part"]
+    assert os.listdir(tmp_path) == ["last.pt"]
