@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -68,6 +69,19 @@ def drive(job: Job) -> object:
     finally:
         bar.close()
         signal.signal(signal.SIGINT, previous)
+
+
+def positive(kind: type) -> Callable[[str], object]:
+    """An argparse type: a number of ``kind`` above zero, else a usage error (not a traceback)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above zero, not {text}")
+        return value
+    return parse
 
 
 # ---- commands --------------------------------------------------------------------------------
@@ -128,6 +142,8 @@ def cmd_train_renderer(args: argparse.Namespace) -> int:
 
     project = Project.open(args.project)
     config = RendererTrainConfig.for_device(args.profile, minutes=args.minutes, steps=args.steps)
+    if args.checkpoint_minutes is not None:
+        config = dataclasses.replace(config, checkpoint_every_s=args.checkpoint_minutes * 60.0)
     result = drive(train_renderer_job(project, config))
     print(result.describe() if hasattr(result, "describe") else result)
     return 0
@@ -212,13 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", type=Path, required=True)
     p.add_argument("--model", choices=["baseline", "improved", "auto"], default=None,
                    help="auto: train both, keep the one with the lower held-out error")
-    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--epochs", type=positive(int), default=None)
 
     p = add("train-renderer", cmd_train_renderer, "train the neural face renderer (resumes if stopped)")
     p.add_argument("--project", type=Path, required=True)
-    p.add_argument("--minutes", type=float, default=None, help="time budget")
-    p.add_argument("--steps", type=int, default=None, help="step budget")
+    p.add_argument("--minutes", type=positive(float), default=None, help="time budget")
+    p.add_argument("--steps", type=positive(int), default=None, help="step budget")
     p.add_argument("--profile", choices=["auto", "cpu", "gpu"], default="auto")
+    p.add_argument("--checkpoint-minutes", type=positive(float), default=None,
+                   help="how often to save a checkpoint to resume from (default 2)")
 
     p = add("dub", cmd_dub, "make the person speak an audio file; writes a full-resolution MP4")
     p.add_argument("--project", type=Path, required=True)
@@ -236,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("audio", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--project", type=Path, default=None)
-    p.add_argument("--minutes", type=float, default=45.0)
+    p.add_argument("--minutes", type=positive(float), default=45.0)
     p.add_argument("--i-have-consent", action="store_true", help=consent_help)
 
     p = add("evaluate", cmd_evaluate, "self-reenactment figures on the held-out tail of the video")
@@ -244,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("benchmark", cmd_benchmark, "per-stage speed and peak memory on a video")
     p.add_argument("video", type=Path)
-    p.add_argument("--seconds", type=float, default=10.0, help="length of the clip to measure")
+    p.add_argument("--seconds", type=positive(float), default=10.0, help="length of the clip to measure")
     p.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
     return parser
 

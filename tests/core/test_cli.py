@@ -40,3 +40,11 @@ def test_prepare_without_consent_asks_for_it(tmp_path, short_video):
     assert out.returncode == 2
     assert "--i-have-consent" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "p" / "project.json").exists()
+
+
+def test_budgets_must_be_positive_numbers(tmp_path):
+    for args, said in ((("--minutes", "-5"), "must be above zero"), (("--steps", "ten"), "is not a number"),
+                       (("--checkpoint-minutes", "0"), "must be above zero")):
+        out = run("train-renderer", "--project", tmp_path, *args)
+        assert out.returncode == 2
+        assert said in out.stderr and "Traceback" not in out.stderr
