@@ -47,7 +47,7 @@ class TerminalProgress:
             line += f"  {p.message}"
         if self.tty:
             self.stream.write("\r" + line[:160].ljust(160))
-        elif p.stage != self._last_stage or pct >= self._last_pct + 10 or p.message:
+        elif p.stage != self._last_stage or pct >= self._last_pct + 10:
             self.stream.write(line + "\n")
             self._last_pct = pct
         self._last_stage = p.stage

@@ -48,3 +48,18 @@ def test_budgets_must_be_positive_numbers(tmp_path):
         out = run("train-renderer", "--project", tmp_path, *args)
         assert out.returncode == 2
         assert said in out.stderr and "Traceback" not in out.stderr
+
+
+def test_progress_without_a_terminal_prints_a_line_per_tenth_not_per_frame():
+    import io
+
+    from core.jobs import Progress
+    from main import TerminalProgress
+
+    log = io.StringIO()
+    bar = TerminalProgress(log)
+    for i in range(1, 1001):
+        bar(Progress(i / 1000, "Tracking the face", step=i, total=1000, message=f"{i} of {i} frames with a face"))
+    lines = log.getvalue().splitlines()
+    assert 10 <= len(lines) <= 11
+    assert lines[-1].startswith("Tracking the face") and "1000 of 1000" in lines[-1]
