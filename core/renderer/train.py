@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from core.atomic import remove_stale_parts
 from core.errors import JobCancelled, ProjectError
 from core.jobs import Job, Progress
 from core.renderer.checkpoint import (BEST_FILE, LAST_FILE, load_checkpoint, load_config,
@@ -68,6 +69,9 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
                            "Run 'prepare' first.")
     device = _device(config)
     folder = project.path(FOLDER)
+    if folder.exists():
+        for name in remove_stale_parts(folder):
+            log.info("removed %s, left by a run that was killed", name)
     cache = yield from build_cache_job(project, face_renderer, span=(0.0, CACHE_SPAN))
     window = cache.window(config.size, config.lower_face_window)
     settings = {**config.stage_settings(), "window": window.to_json()}

@@ -3,6 +3,7 @@ and no partial file appears under a final name (issue 8)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -15,9 +16,11 @@ import soundfile as sf
 from core.jobs import run_job
 from core.media import load_audio
 from core.project import Project
+from core.renderer import train_renderer_job
+from core.renderer.checkpoint import load_checkpoint, load_config
 from core.tracking import TrackingConfig, tracking_job
 from core.tracking.track import PARTIAL_FILE
-from tests.conftest import REPO, media
+from tests.conftest import REPO, copy_project, media
 
 
 def _start(*args):
@@ -71,3 +74,22 @@ def test_kill_during_export_leaves_no_file_under_the_final_name(trained_project,
     assert not out.exists()
     project = Project.open(trained_project.root)
     assert project.is_current("audio_model")  # finished work is kept
+
+
+def test_kill_during_renderer_training_then_resume(prepared_project, tmp_path):
+    project = copy_project(prepared_project, tmp_path / "p")
+    last = project.path("renderer", "last.pt")
+    proc = _start("train-renderer", "--project", project.root, "--steps", 5000, "--checkpoint-minutes", 0.002)
+    _kill_when(proc, lambda: last.exists() and load_checkpoint(last)["step"] >= 3, timeout=400)
+
+    project = Project.open(project.root)  # opens after the kill
+    assert project.is_current("fitting")  # finished work is kept
+    assert project.stage("renderer").status == "running"
+    saved = load_checkpoint(last)["step"]
+    config = dataclasses.replace(load_config(project.path("renderer")), steps=saved + 2, minutes=None)
+    seen = []
+    result = run_job(train_renderer_job(project, config), seen.append)
+    steps = [p.step for p in seen if p.stage == "Training renderer" and p.step]
+    assert steps[0] == saved + 1  # resumed from the checkpoint, not from step 0
+    assert result.steps == saved + 2 and project.stage("renderer").status == "done"
+    assert not [p.name for p in project.path("renderer").iterdir() if p.name.endswith(".part")]
