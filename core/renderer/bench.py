@@ -1,11 +1,13 @@
 """Speed of the neural renderer on this machine (a benchmark, not a test).
 
     python -m core.renderer.bench [--project DIR] [--profile cpu|gpu] [--frames 30] [--heldout 150]
+        [--sheet held_out.png]
 
 Prints ms per frame for the generator and for compositing into the full frame, the per-frame path
 from expression to composited frame, and training steps per second. With a project holding a
 trained renderer, it times that renderer on the project's real frames and, with --heldout N, adds
-SSIM/PSNR on N held-out frames.
+SSIM/PSNR on N held-out frames and, with --sheet, writes 8 of them as a PNG (real above, composited
+below) to look at.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=["cpu", "gpu"], default="cpu")
     parser.add_argument("--frames", type=int, default=30, help="repetitions per timing")
     parser.add_argument("--heldout", type=int, default=0, help="held-out frames for SSIM/PSNR (0: skip)")
+    parser.add_argument("--sheet", default=None, help="PNG of held-out frames: real above, composited below")
     parser.add_argument("--train-steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
     args = parser.parse_args(argv)
@@ -118,7 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     if project is not None and args.heldout:
         from core.renderer.heldout import heldout_figures
 
-        figures.update({f"heldout_{k}": v for k, v in heldout_figures(project, renderer, max_frames=args.heldout).items()})
+        pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        every = max(1, args.heldout // 8)
+        keep = (lambda i, result, real: pairs.append((real, result)) if i % every == 0 and len(pairs) < 8
+                else None) if args.sheet else None
+        figures.update({f"heldout_{k}": v for k, v in
+                        heldout_figures(project, renderer, max_frames=args.heldout, on_composite=keep).items()})
+        if pairs:
+            import cv2
+
+            sheet = np.concatenate([np.concatenate(row, axis=1) for row in zip(*pairs)], axis=0)
+            cv2.imwrite(args.sheet, np.ascontiguousarray(sheet[..., ::-1]))
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}, indent=1))
     return 0
 

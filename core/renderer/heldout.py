@@ -25,11 +25,15 @@ log = logging.getLogger(__name__)
 
 
 def heldout_figures(project, renderer=None, face_renderer=None, max_frames: int = 150,
-                    on_frame: Callable[[int, int], None] | None = None) -> dict[str, float]:
+                    on_frame: Callable[[int, int], None] | None = None,
+                    on_composite: Callable[[int, np.ndarray, np.ndarray], None] | None = None
+                    ) -> dict[str, float]:
     """Figures over up to ``max_frames`` consecutive frames at the start of the held-out tail.
 
     renderer: a NeuralRenderer (default: NeuralRenderer.load(project)); face_renderer: a
-    core.render.FaceRenderer-like object (default: FaceRenderer(project)). Returns a dict of means.
+    core.render.FaceRenderer-like object (default: FaceRenderer(project)). on_composite(i, result,
+    real) receives each frame's composited and original face crops (uint8 (S, S, 3)) for a contact
+    sheet. Returns a dict of means.
     """
     from core.media import VideoReader
     from core.renderer.inference import NeuralRenderer
@@ -88,6 +92,8 @@ def heldout_figures(project, renderer=None, face_renderer=None, max_frames: int 
         if prev_out is not None:
             motion_out.append(float(np.abs(res_crop.astype(np.float32) - prev_out)[region].mean()))
             motion_real.append(float(np.abs(real_again.astype(np.float32) - prev_real)[region].mean()))
+        if on_composite is not None:
+            on_composite(i, res_crop, real_again)
         prev_out, prev_real = res_crop.astype(np.float32), real_again.astype(np.float32)
         for j in [j for j in renders if j < i - r]:
             del renders[j]
