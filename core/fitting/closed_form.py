@@ -53,20 +53,25 @@ def fit_geometry(model: FaceModel, observed: np.ndarray, has_face: np.ndarray, *
     """
     n = len(observed)
     face = np.flatnonzero(has_face)
-    obs = observed[face].astype(np.float64)
     mean_l = model.mean_shape[model.landmark_vertices].astype(np.float64)
     a, gram = fit_expression_normal(model, reg)
     w = np.repeat(model.landmark_weights.astype(np.float64), 3)
     solve = np.linalg.inv(gram) @ (a.T * w)  # (K, 3L): per-frame least-squares solution operator
-    exp = np.zeros((len(face), model.n_exp))
-    for _ in range(iterations):
-        shapes = mean_l + (exp @ a.T).reshape(len(face), -1, 3)
-        rot, scale, trans = similarity_align(shapes, obs)
-        model_space = ((obs - trans[:, None]) @ rot) / scale[:, None, None]
-        exp = (model_space - mean_l).reshape(len(face), -1) @ solve.T
 
+    def expressions(obs: np.ndarray) -> np.ndarray:
+        exp = np.zeros((len(obs), model.n_exp))
+        for _ in range(iterations):
+            shapes = mean_l + (exp @ a.T).reshape(len(obs), -1, 3)
+            rot, scale, trans = similarity_align(shapes, obs)
+            model_space = ((obs - trans[:, None]) @ rot) / scale[:, None, None]
+            exp = (model_space - mean_l).reshape(len(obs), -1) @ solve.T
+        return exp
+
+    # Frames are independent until the smoothing: solve them in chunks so that memory does not
+    # grow with the length of the video (float64 landmark arrays are ~12 KB a frame each).
     full_exp = np.zeros((n, model.n_exp))
-    full_exp[face] = exp
+    for chunk in _chunks(face):
+        full_exp[chunk] = expressions(observed[chunk].astype(np.float64))
     full_exp = fill_gaps(full_exp, has_face)
     if smooth_expression > 0:
         # Decouple the K coupled series in the eigenbasis of the per-frame normal matrix: each
@@ -76,14 +81,20 @@ def fit_geometry(model: FaceModel, observed: np.ndarray, has_face: np.ndarray, *
         full_exp = smooth_series(full_exp @ u, strength, lam) @ u.T
 
     # Pose again with the smoothed expression, then smoothed itself.
-    shapes = mean_l + (full_exp[face] @ a.T).reshape(len(face), -1, 3)
-    rot, scale, trans = similarity_align(shapes, obs)
     full_rot, full_scale, full_trans = np.zeros((n, 3, 3)), np.zeros(n), np.zeros((n, 3))
-    full_rot[face], full_scale[face], full_trans[face] = rot, scale, trans
+    for chunk in _chunks(face):
+        shapes = mean_l + (full_exp[chunk] @ a.T).reshape(len(chunk), -1, 3)
+        full_rot[chunk], full_scale[chunk], full_trans[chunk] = similarity_align(
+            shapes, observed[chunk].astype(np.float64))
     full_rot = smooth_rotations(fill_gaps(full_rot, has_face), smooth_pose)
     full_scale = smooth_series(fill_gaps(full_scale[:, None], has_face), smooth_pose)[:, 0]
     full_trans = smooth_series(fill_gaps(full_trans, has_face), smooth_pose)
     return full_rot, full_scale, full_trans, full_exp
+
+
+def _chunks(frames: np.ndarray, size: int = 1024):
+    for start in range(0, len(frames), size):
+        yield frames[start:start + size]
 
 
 def camera_mesh(model: FaceModel, rot: np.ndarray, scale: np.ndarray, trans: np.ndarray,
