@@ -83,14 +83,15 @@ def speech_gate(energy_db: np.ndarray, config: AudioFeatureConfig) -> np.ndarray
     return _soft_ramp(energy_db, centre - half, centre + half) * _soft_ramp(energy_db, *config.gate_abs_db)
 
 
-def step_features(samples: np.ndarray, config: AudioFeatureConfig = AudioFeatureConfig()) -> np.ndarray:
+def step_features(samples: np.ndarray, config: AudioFeatureConfig = AudioFeatureConfig(),
+                  block_steps: int = 6000) -> np.ndarray:
     """Normalised, gated features at 100 Hz.
 
     samples: float32 (n,) mono in [-1, 1] at 16 kHz. Returns float32 (M, config.channels), step k
-    centred at time k * hop / 16000 s; the last column is the speech gate in [0, 1].
+    centred at time k * hop / 16000 s; the last column is the speech gate in [0, 1]. The spectra
+    are computed ``block_steps`` steps (60 s) at a time, so memory does not grow with the audio's
+    length beyond the small per-step rows.
     """
-    import librosa  # heavy import (numba): only when features are computed
-
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim != 1:
         raise ValueError(f"audio must be mono (n,), got shape {samples.shape}")
@@ -98,16 +99,7 @@ def step_features(samples: np.ndarray, config: AudioFeatureConfig = AudioFeature
         raise ValueError("audio is empty")
     if not np.all(np.isfinite(samples)):
         raise ValueError("audio holds NaN or infinite samples")
-    power = np.abs(librosa.stft(samples, n_fft=config.n_fft, hop_length=config.hop,
-                                win_length=config.win, center=True)) ** 2
-    mel = librosa.feature.melspectrogram(S=power, sr=SAMPLE_RATE, n_mels=config.n_mels, fmin=40.0,
-                                         fmax=SAMPLE_RATE / 2)
-    log_mel = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
-    cepstra = librosa.feature.mfcc(S=log_mel, n_mfcc=config.n_mfcc)[1:].T  # (M, n_mfcc - 1)
-    # Frame energy in dBFS of the windowed frame (a full-scale sine is about -3 dB).
-    window_power = np.sum(np.hanning(config.win) ** 2)
-    energy_db = 10.0 * np.log10(power.sum(axis=0) * 2.0 / (config.n_fft * window_power) + 1e-12)
-
+    cepstra, energy_db = _cepstra_and_energy(samples, config, block_steps)
     gate = speech_gate(energy_db, config)
     values = np.concatenate([cepstra, energy_db[:, None]], axis=1)
     voiced = gate > 0.5
@@ -118,6 +110,31 @@ def step_features(samples: np.ndarray, config: AudioFeatureConfig = AudioFeature
     normed = np.clip((values - mean) / np.maximum(std, 1e-3), -config.clip_sigma, config.clip_sigma)
     out = np.concatenate([normed * gate[:, None], gate[:, None]], axis=1)
     return out.astype(np.float32)
+
+
+def _cepstra_and_energy(samples: np.ndarray, config: AudioFeatureConfig,
+                        block_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cepstra without c0 (M, n_mfcc - 1) and frame energy in dBFS (M,), as one centred STFT over
+    the whole signal would give them (zero padding at the ends), block by block."""
+    import librosa  # heavy import (numba): only when features are computed
+
+    half = config.n_fft // 2
+    padded = np.pad(samples, half)
+    n_steps = 1 + len(samples) // config.hop
+    window_power = np.sum(np.hanning(config.win) ** 2)
+    cepstra, energy = [], []
+    for k0 in range(0, n_steps, block_steps):
+        k1 = min(k0 + block_steps, n_steps)
+        piece = padded[k0 * config.hop:(k1 - 1) * config.hop + config.n_fft]
+        power = np.abs(librosa.stft(piece, n_fft=config.n_fft, hop_length=config.hop,
+                                    win_length=config.win, center=False)) ** 2
+        mel = librosa.feature.melspectrogram(S=power, sr=SAMPLE_RATE, n_mels=config.n_mels, fmin=40.0,
+                                             fmax=SAMPLE_RATE / 2)
+        log_mel = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
+        cepstra.append(librosa.feature.mfcc(S=log_mel, n_mfcc=config.n_mfcc)[1:].T)
+        # Frame energy in dBFS of the windowed frame (a full-scale sine is about -3 dB).
+        energy.append(10.0 * np.log10(power.sum(axis=0) * 2.0 / (config.n_fft * window_power) + 1e-12))
+    return np.concatenate(cepstra), np.concatenate(energy)
 
 
 def frame_features(samples: np.ndarray, fps: float, n_frames: int | None = None,

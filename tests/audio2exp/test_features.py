@@ -89,3 +89,13 @@ def test_bad_input_is_refused():
         frame_features(np.zeros(16000, np.float32), 0.0)
     with pytest.raises(ValueError, match="mono"):
         frame_features(np.zeros((2, 16000), np.float32), 25.0)
+
+
+def test_features_computed_block_by_block_equal_one_pass():
+    from core.audio2exp.features import step_features
+
+    speech = load_audio(media("audio/whisper__jfk.flac"), SAMPLE_RATE)  # 11 s
+    whole = step_features(speech, block_steps=10**9)
+    blocks = step_features(speech, block_steps=97)  # odd block size: boundaries fall everywhere
+    assert blocks.shape == whole.shape == (1 + len(speech) // 160, AudioFeatureConfig().channels)
+    np.testing.assert_allclose(blocks, whole, atol=1e-4)
