@@ -88,12 +88,15 @@ def normalise(mean: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def build_person_model(landmarks: np.ndarray, has_face: np.ndarray, crops: np.ndarray,
-                       n_exp: int = 48, albedo_frames: int = 48, subdivisions: int = 1) -> FaceModel:
+                       n_exp: int = 48, albedo_frames: int = 48, subdivisions: int = 1,
+                       max_frames: int = 3000) -> FaceModel:
     """Build the model from tracked landmarks.
 
     landmarks: float32 (N, 478, 3) crop pixels (NaN rows where no face); has_face: bool (N,);
     crops: uint8 (N, S, S, 3) (a memmap is fine: only ``albedo_frames`` frames are read).
     subdivisions: times the 468-point mesh is split 1 -> 4 for rendering (1: 1.8 k vertices).
+    max_frames: the model is learnt from at most this many evenly spread face frames (2 minutes at
+    25 fps: plenty for 48 components), so memory stays flat for long videos.
     The first 468 vertices are mediapipe's points (the landmarks).
     Raises DubError when fewer than 10 frames hold a face.
     """
@@ -101,6 +104,8 @@ def build_person_model(landmarks: np.ndarray, has_face: np.ndarray, crops: np.nd
     if idx.size < 10:
         raise DubError(f"Only {idx.size} frames show a face: the face model needs at least 10. "
                        "Use a video where the face is visible most of the time.")
+    if idx.size > max_frames:
+        idx = idx[np.linspace(0, idx.size - 1, max_frames).round().astype(int)]
     meshes = landmarks[idx, :topo.N_MESH_VERTICES].astype(np.float64)
     aligned, mean, stable = align_meshes(meshes)
     offset, scale = normalise(mean)

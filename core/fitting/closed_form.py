@@ -152,12 +152,17 @@ def landmark_errors(model: FaceModel, observed: np.ndarray, has_face: np.ndarray
                     expression, mouth_ids: np.ndarray) -> tuple[float, float]:
     """Mean 2D distance (crop pixels) between the fitted model's landmarks and the tracked ones,
     over all landmarks and over the mouth landmarks (``mouth_ids``: indices into landmark_ids)."""
+    total = mouth_total = 0.0
     face = np.flatnonzero(has_face)
-    shapes = model.shape(expression[face])[:, model.landmark_vertices]
-    proj = scale[face, None, None] * (shapes @ np.swapaxes(rot[face], 1, 2)) + trans[face, None]
-    dist = np.linalg.norm(proj[..., :2] - observed[face, :, :2], axis=-1)
-    mouth = dist[:, mouth_ids].mean() if len(mouth_ids) else float("nan")
-    return float(dist.mean()), float(mouth)
+    for chunk in _chunks(face):
+        shapes = model.shape(expression[chunk])[:, model.landmark_vertices]
+        proj = scale[chunk, None, None] * (shapes @ np.swapaxes(rot[chunk], 1, 2)) + trans[chunk, None]
+        dist = np.linalg.norm(proj[..., :2] - observed[chunk, :, :2], axis=-1)
+        total += float(dist.sum())
+        mouth_total += float(dist[:, mouth_ids].sum())
+    n_landmarks = observed.shape[1]
+    mouth = mouth_total / (len(face) * len(mouth_ids)) if len(mouth_ids) else float("nan")
+    return total / (len(face) * n_landmarks), float(mouth)
 
 
 def pose_range(rot: np.ndarray, has_face: np.ndarray) -> tuple[np.ndarray, list[float]]:
