@@ -183,3 +183,28 @@ def test_a_renderer_trained_on_an_older_face_fit_is_not_used(trained_project, tm
     assert has_trained_renderer(project)
     project.set_stage("fitting", "done", settings={"refit": True}, inputs=("tracking",))
     assert not has_trained_renderer(project)  # dub falls back to the draft until retrained
+
+
+def test_cancelling_a_long_dub_stops_it_and_leaves_no_file(trained_project, speech_wav, tmp_path):
+    from core.errors import JobCancelled
+    from core.jobs import CancelToken
+    from core.project import Project
+
+    speech = load_audio(speech_wav, 16000)
+    audio = tmp_path / "ten_minutes.wav"
+    sf.write(audio, np.tile(speech, 120), 16000)  # 10 minutes: about 15000 frames to make
+    out = tmp_path / "out" / "dubbed.mp4"
+    token, frames_done = CancelToken(), []
+
+    def on_progress(p):
+        if p.stage.startswith("Dubbing") and p.step:
+            frames_done.append(p.step)
+            assert p.total > 14_000 and p.eta_s is not None
+            if p.step >= 40:
+                token.cancel()
+
+    with pytest.raises(JobCancelled):
+        run_job(dub_job(trained_project, audio, out, DubConfig(draft=True)), on_progress, token)
+    assert 40 <= frames_done[-1] < 60  # it stopped right away, not at the end of the audio
+    assert not out.parent.exists() or not list(out.parent.iterdir())  # no output, no partial file
+    assert Project.open(trained_project.root).is_current("audio_model")
