@@ -35,7 +35,8 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     try:
         yield tmp
         _fsync_file(tmp)
-        os.chmod(tmp, NEW_FILE_MODE)  # mkstemp's 0600 would hide exports from other users
+        with contextlib.suppress(OSError):  # some file systems (FAT USB sticks) refuse chmod
+            os.chmod(tmp, NEW_FILE_MODE)  # mkstemp's 0600 would hide exports from other users
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -134,3 +134,12 @@ def test_stale_parts_of_a_killed_writer_are_removed(tmp_path):
     (tmp_path / "last.pt").write_bytes(b"whole")
     assert atomic.remove_stale_parts(tmp_path) == [".last.pt.abc123.pt.part"]
     assert os.listdir(tmp_path) == ["last.pt"]
+
+
+def test_atomic_write_works_where_permissions_cannot_be_changed(tmp_path, monkeypatch):
+    def refuse(*_):
+        raise PermissionError("operation not permitted")  # as chmod on a FAT USB stick
+
+    monkeypatch.setattr(atomic.os, "chmod", refuse)
+    atomic.write_bytes(tmp_path / "out.bin", b"data")
+    assert (tmp_path / "out.bin").read_bytes() == b"data"
