@@ -15,6 +15,9 @@ def app_settings(tmp_path) -> AppSettings:
     return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
+GRACE_MS = 2000
+
+
 @pytest.fixture(autouse=True)
 def _no_dangling_threads(qapp, monkeypatch):
     """A test that leaves a worker thread (pool or QThread) running fails, as in napari's conftest."""
@@ -28,8 +31,11 @@ def _no_dangling_threads(qapp, monkeypatch):
     monkeypatch.setattr(QThread, "start", start_and_remember)
     yield
     pool = QThreadPool.globalInstance()
+    # A worker that has sent its last signal may still be returning from run(): give it a moment,
+    # so only workers that really keep running fail the test.
+    pool.waitForDone(GRACE_MS)
     left = pool.activeThreadCount()
-    running = [t for t in started if t.isRunning()]
+    running = [t for t in started if not t.wait(GRACE_MS)]
     if left or running:
         pool.waitForDone(10000)
         for t in running:
