@@ -7,6 +7,7 @@ frame through (no face). ``timings`` accumulates seconds per step for the benchm
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterator
@@ -103,11 +104,8 @@ class NeuralSynthesizer(_Base):
             t = self._tick("render", t)
             window = torch.stack([torch.stack([conditions[min(max(j + d, 0), n - 1)]
                                                for d in range(-half, half + 1)]) for j in range(c0, c1)])
-            if self.tuner is not None:
-                self.tuner.before_step()
-            generated = self.neural.to_crop(self.neural.generate(window))
-            if self.tuner is not None:
-                self.tuner.after_step()
+            with self.tuner.step() if self.tuner is not None else contextlib.nullcontext():
+                generated = self.neural.to_crop(self.neural.generate(window))
             generated = (generated.permute(0, 2, 3, 1).cpu().numpy() * 255.0)
             t = self._tick("neural", t)
             for k, j in enumerate(range(c0, c1)):

@@ -7,8 +7,10 @@ So the training loop measures both now and then and keeps the faster.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 
 import torch
 
@@ -16,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 class ThreadTuner:
-    """Call ``before_step()`` / ``after_step()`` around each training step.
+    """Run each step inside ``with tuner.step():`` (or call ``before_step()`` / ``after_step()``).
 
     Every ``every_s`` seconds it times ``probe_steps`` steps with each candidate count (1 and all
     cores) and keeps the one with the lower median step time. Probe steps are ordinary steps.
@@ -38,6 +40,19 @@ class ThreadTuner:
         if self._queue:
             torch.set_num_threads(self._queue[0])
         self._start = time.perf_counter()
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        """One step on the tuned thread count; the process's count is restored afterwards, so a
+        long-lived process (the GUI) is not left on one thread by a dub or a training run."""
+        previous = torch.get_num_threads()
+        self.before_step()
+        torch.set_num_threads(self._queue[0] if self._queue else self.current)
+        try:
+            yield
+            self.after_step()
+        finally:
+            torch.set_num_threads(previous)
 
     def after_step(self) -> None:
         if not self._queue:

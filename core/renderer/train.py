@@ -3,6 +3,7 @@ previews until the time or step budget of the project is spent. Resumes from ren
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -156,12 +157,9 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
         while fraction() < 1.0:
             picks = rng.choice(data.train_indices, size=config.batch_size,
                                replace=len(data.train_indices) < config.batch_size)
-            if tuner is not None:
-                tuner.before_step()
-            losses = train_step(gen, disc, opt_g, opt_d, data.batch(picks), config.l1_weight,
-                                config.gan_weight, config.mouth_weight)
-            if tuner is not None:
-                tuner.after_step()
+            with tuner.step() if tuner is not None else contextlib.nullcontext():
+                losses = train_step(gen, disc, opt_g, opt_d, data.batch(picks), config.l1_weight,
+                                    config.gan_weight, config.mouth_weight)
             step += 1
             preview = None
             if step % config.eval_every == 0:
