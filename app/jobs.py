@@ -112,13 +112,8 @@ def speak(project, text: str, voice: str, rate: float = 1.0):
     closed-mouth silence at both ends, and save it as a WAV in the project's scripts/ folder, the
     script as a .txt beside it. Returns a SpokenScript. Raises DubError for an empty or unspeakable
     script and for a voice that is missing or broken."""
-    import datetime as _dt
+    from core.dub import speak_into_project_job
+    from core.tts import TtsConfig
 
-    from core.atomic import write_text
-    from core.tts import TtsConfig, speech_for_dub_job
-
-    speech = yield from speech_for_dub_job(text, TtsConfig(voice=voice, rate=rate))
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]  # ms: two takes a second apart differ
-    path = speech.save_wav(project.path("scripts", f"script-{stamp}.wav"))
-    write_text(path.with_suffix(".txt"), text)
+    path, speech = yield from speak_into_project_job(project, text, TtsConfig(voice=voice, rate=rate))
     return SpokenScript(path, speech)

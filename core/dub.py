@@ -152,13 +152,24 @@ def dub_text_job(project, text: str, out_path: Path | str, config: DubConfig = D
 
     The speech is kept in the project's scripts/ folder so the user can listen to it again.
     """
-    import datetime as _dt
-
     from core.jobs import within
-    from core.tts import TtsConfig, speech_for_dub_job
 
-    speech = yield from within(speech_for_dub_job(text, tts or TtsConfig()), (0.0, 0.15))
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    wav = speech.save_wav(project.path("scripts", f"script-{stamp}.wav"))
+    wav, _ = yield from within(speak_into_project_job(project, text, tts), (0.0, 0.15))
     result = yield from within(dub_job(project, wav, out_path, config), (0.15, 1.0))
     return result
+
+
+def speak_into_project_job(project, text: str, tts=None):
+    """Job: speak ``text`` (core.tts.TtsConfig ``tts``, default voice if None) and keep it in the
+    project's scripts/ folder as script-<time>.wav with the script as a .txt beside it.
+    Returns (wav path, core.tts.Speech)."""
+    import datetime as _dt
+
+    from core.atomic import write_text
+    from core.tts import TtsConfig, speech_for_dub_job
+
+    speech = yield from speech_for_dub_job(text, tts or TtsConfig())
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]  # ms: two takes a second apart differ
+    wav = speech.save_wav(project.path("scripts", f"script-{stamp}.wav"))
+    write_text(wav.with_suffix(".txt"), text)
+    return wav, speech
