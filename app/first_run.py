@@ -63,18 +63,17 @@ class NoticeBanner(QFrame):
 FACE_ALIGNMENT_NOTE = "face_alignment_weights"
 
 
-def add_first_run_notes(window: QMainWindow, settings=None) -> NoticeBanner | None:
+def add_first_run_notes(window: QMainWindow, settings) -> NoticeBanner | None:
     """Put a banner above the window's central widget when the optional backend's weights are
     missing and the user has not dismissed that note before (``settings``: app.settings.AppSettings,
     which remembers the dismissal); returns it, or None. Call once, after the window is built."""
     folder, missing = missing_face_alignment_weights()
-    if not missing or (settings is not None and settings.note_dismissed(FACE_ALIGNMENT_NOTE)):
+    if not missing or settings.note_dismissed(FACE_ALIGNMENT_NOTE):
         return None
     text = face_alignment_note(folder, missing)
     log.info("%s", text)
     banner = NoticeBanner(text)
-    if settings is not None:
-        banner.dismissed.connect(lambda: settings.dismiss_note(FACE_ALIGNMENT_NOTE))
+    banner.dismissed.connect(lambda: settings.dismiss_note(FACE_ALIGNMENT_NOTE))
     content = window.takeCentralWidget()
     holder = QWidget()
     column = QVBoxLayout(holder)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.atomic import write_json, write_text
-from core.dub import DubConfig, write_synthesized
+from core.dub import FEATURE_RATE, OUTPUT_AUDIO_RATE, DubConfig, write_synthesized
 from core.holdout import holdout_start
 from core.jobs import Job, ProgressClock, within
 from core.media import VideoReader, VideoWriter, load_audio
@@ -132,11 +132,11 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
     indices = np.arange(start, start + length)
     folder = project.path(EVAL_DIR)
     folder.mkdir(exist_ok=True)
-    rate = 16000
+    rate, out_rate = FEATURE_RATE, OUTPUT_AUDIO_RATE
     speech = load_audio(project.source_video, rate)
     segment = speech[int(round(start / reader.fps * rate)):int(round((start + length) / reader.fps * rate))]
-    audio_out = load_audio(project.source_video, 48000, mono=False)
-    audio_out = audio_out[:, int(round(start / reader.fps * 48000)):int(round((start + length) / reader.fps * 48000))]
+    audio_out = load_audio(project.source_video, out_rate, mono=False)
+    audio_out = audio_out[:, int(round(start / reader.fps * out_rate)):int(round((start + length) / reader.fps * out_rate))]
     expressions = predict_expressions(project, segment, n_frames=length)
     renderer = FaceRenderer(project, size=tracking.crop_size)
     masks = np.concatenate([
@@ -155,7 +155,7 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
         truth = reader.frames(start, start + length)
         side_path = folder / f"side_by_side_{mode}.mp4"
         with VideoWriter(side_path, 2 * reader.width, reader.height, reader.fps, audio=audio_out,
-                         audio_rate=48000, metadata=synthetic_metadata(mode, "held-out audio")) as side:
+                         audio_rate=OUTPUT_AUDIO_RATE, metadata=synthetic_metadata(mode, "held-out audio")) as side:
             def on_frame(j, frame, truth=truth, scorer=scorer, side=side):
                 real = next(truth)
                 scorer.add(j, frame, real)
@@ -163,7 +163,7 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
 
             out = folder / f"generated_{mode}.mp4"
             yield from within(write_synthesized(
-                project, reader, indices, expressions, synth, out, audio_out, 48000,
+                project, reader, indices, expressions, synth, out, audio_out, OUTPUT_AUDIO_RATE,
                 synthetic_metadata(mode, "held-out audio"), DubConfig(device=config.device),
                 on_frame=on_frame), (k * span_each, (k + 1) * span_each))
         figures[mode] = scorer.summary()

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.dub import DubConfig, DubResult, dub_job, output_frame_count
+from core.dub import FEATURE_RATE, DubConfig, DubResult, dub_job, output_frame_count
 from core.jobs import Job, within
 from core.media import probe
 
@@ -37,7 +37,7 @@ def run_all_job(project, audio_path: Path | str, out_path: Path | str, config: R
     log.info("readiness: %s", report.verdict)
     yield from within(train_audio_job(project, AudioTrainConfig()), (0.2, 0.25))
     info = probe(audio_path)
-    n_out = output_frame_count(int(info.duration * 16000), 16000, project.source_info["fps"])
+    n_out = output_frame_count(int(info.duration * FEATURE_RATE), FEATURE_RATE, project.source_info["fps"])
     used = (time.monotonic() - started) / 60
     minutes = config.minutes - used - n_out * DUB_SECONDS_PER_FRAME / 60
     if config.renderer_steps is not None or minutes >= MIN_RENDERER_MINUTES:

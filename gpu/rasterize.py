@@ -27,13 +27,10 @@ perspective-correct (screen-space weights divided by each vertex's depth, renorm
 from __future__ import annotations
 
 import functools
-import logging
 import math
 from dataclasses import dataclass
 
 import torch
-
-log = logging.getLogger(__name__)
 
 SUBPIXEL_BITS = 8  # fixed-point resolution of snapped vertices: 1/256 pixel
 MAX_COORD = float(1 << 16)  # triangles with a vertex farther than this (pixels) off the origin are skipped

@@ -79,7 +79,7 @@ def tiny_renderer_config(steps: int = 3):
     from core.renderer import RendererTrainConfig
 
     return dataclasses.replace(RendererTrainConfig.for_device("cpu", steps=steps), size=64, ngf=8, ndf=8,
-                               batch_size=2, eval_every=2, val_frames=4)
+                               batch_size=2, eval_every=2, val_frames=4, cpu_threads=1)
 
 
 @pytest.fixture(scope="session")

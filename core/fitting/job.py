@@ -188,12 +188,11 @@ def _observed_landmarks(tracking, model: FaceModel) -> np.ndarray:
 def _pixel_photometric_error(project, crops, has_face, n_frames: int = 12) -> float:
     """Mean absolute colour error (0-255) of the rendered face against the crop inside the face
     mask, over ``n_frames`` evenly spread face frames."""
-    from core.render import FaceRenderer, single_thread
+    from core.render import FaceRenderer
 
     face = np.flatnonzero(has_face)
     pick = face[np.linspace(0, len(face) - 1, min(n_frames, len(face))).round().astype(int)]
-    with single_thread():
-        out = FaceRenderer(project).render(pick)
+    out = FaceRenderer(project).render(pick)  # single-threaded on the CPU by itself
     image = out.image.permute(0, 2, 3, 1).numpy()
     mask = out.face_mask[:, 0].numpy() > 0
     real = np.stack([np.asarray(crops[f]) for f in pick]).astype(np.float32) / 255

