@@ -39,7 +39,7 @@ def test_training_loss_falls_and_heldout_mouth_follows_speech(trained):
         assert score.nmse_raw < 1.2  # near or below 1 = the mean; no blow-up on unseen frames
     # Held-out bound: on this 27 s clip a ridge regression from the same features to the tracked
     # lip gap reaches r = 0.35 on the tail; an audio-unrelated predictor stays below about 0.2
-    # (2 / sqrt(122 held-out frames)). The kept model must be clearly audio-driven.
+    # (2 / sqrt(162 held-out frames)). The kept model must be clearly audio-driven.
     assert result.scores["improved"].mouth_corr > 0.3
     # What the improved network is for: livelier lips (less damped) than the linear paper network.
     assert result.scores["improved"].amplitude_ratio > result.scores["baseline"].amplitude_ratio
