@@ -10,7 +10,6 @@ blurred). Camera: weak perspective (see core.fitting.params); rasterised orthogr
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -44,20 +43,13 @@ class RenderOutput:
     feather: torch.Tensor
 
 
-@contextlib.contextmanager
 def single_thread(enabled: bool = True):
     """Run torch's CPU kernels on one thread inside the block. The tensors here are small (one
     crop, a few hundred vertices): threading gains little, and on a busy machine OpenMP's waiting
     made each op 10-100 times slower (measured: 466 vs 38 ms per render under load)."""
-    if not enabled:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    from gpu.device import torch_threads
+
+    return torch_threads(1, enabled)
 
 
 def dilate(mask: torch.Tensor, steps: int) -> torch.Tensor:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -39,3 +41,34 @@ def configure_threads() -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
+
+
+@contextlib.contextmanager
+def torch_threads(n: int, enabled: bool = True) -> Iterator[None]:
+    """Run torch's CPU kernels on ``n`` threads inside the block; the caller's count comes back after.
+    (Small tensors gain little from threads, and on a busy machine OpenMP's waiting can make each op
+    many times slower.)"""
+    if not enabled:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def on_threads(steps: Generator, n: int = 1) -> Generator:
+    """Drive a generator (a job) with ``n`` torch threads while it computes; while it is suspended at
+    a yield, the caller's thread count holds (torch's setting is process-wide). Returns its value."""
+    try:
+        while True:
+            try:
+                with torch_threads(n):
+                    item = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            yield item
+    finally:
+        steps.close()

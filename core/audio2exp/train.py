@@ -11,7 +11,6 @@ velocities; together they fight the low-amplitude, jittery lips of a plain MSE r
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -28,6 +27,7 @@ from core.audio2exp.networks import MODELS, NetworkSpec, build_network
 from core.errors import JobCancelled
 from core.holdout import HOLDOUT_FRACTION
 from core.jobs import Job, Progress, ProgressClock
+from gpu.device import on_threads
 
 log = logging.getLogger(__name__)
 
@@ -304,32 +304,6 @@ def train_network_job(data: TrainingData, norm: Normaliser, model: str, config: 
     return Audio2Expression(network, meta, device), score
 
 
-@contextlib.contextmanager
-def few_threads(n: int = 1):
-    """These networks are tiny: one CPU thread per step is faster than several, and far faster
-    when the cores are busy (thread hand-offs then cost more than the arithmetic)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _on_one_thread(job: Job):
-    """Run a job's steps with one torch thread, restoring the caller's setting while suspended."""
-    try:
-        while True:
-            try:
-                with few_threads(1):
-                    record = next(job)
-            except StopIteration as stop:
-                return stop.value
-            yield record
-    finally:
-        job.close()
-
-
 # ---- the job ---------------------------------------------------------------------------------------
 def _settings(config: AudioTrainConfig) -> dict[str, Any]:
     settings = asdict(config)
@@ -361,7 +335,8 @@ def train_audio_job(project, config: AudioTrainConfig = AudioTrainConfig()) -> J
         for i, model in enumerate(models):
             span = (0.02 + 0.96 * i / len(models), 0.02 + 0.96 * (i + 1) / len(models))
             job = train_network_job(data, norm, model, config, span)
-            trained[model] = yield from (_on_one_thread(job) if config.device == "cpu" else job)
+            # These networks are tiny: one CPU thread per step beats several, by far on a busy machine.
+            trained[model] = yield from (on_threads(job, 1) if config.device == "cpu" else job)
     except (GeneratorExit, JobCancelled):
         project.set_stage(STAGE, "cancelled", message="cancelled by the user")
         raise

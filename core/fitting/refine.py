@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from core.facemodel.model import FaceModel
-from core.render import single_thread
+from gpu.device import on_threads
 from gpu.shading import sh_shade, vertex_normals
 
 
@@ -63,9 +63,9 @@ def refine(model: FaceModel, crops, has_face: np.ndarray, observed: np.ndarray, 
     smoothness term. A generator: yields the number of frames done after each chunk and returns
     the refined float64 (rot, scale, trans, exp, sh). CPU, float32.
     """
-    with single_thread():
-        result = yield from _refine(model, crops, has_face, observed, rot, scale, trans, exp, sh,
-                                    steps, weights, chunk, lr, min(image_size, crops.shape[1]), pixels)
+    result = yield from on_threads(_refine(model, crops, has_face, observed, rot, scale, trans, exp, sh,
+                                           steps, weights, chunk, lr, min(image_size, crops.shape[1]),
+                                           pixels), 1)
     return result
 
 
