@@ -85,13 +85,14 @@ def dub_job(project, audio_path: Path | str, out_path: Path | str, config: DubCo
 def write_synthesized(project, reader: VideoReader, indices: np.ndarray, expressions: np.ndarray, synth,
                       out_path: Path, audio, audio_rate: int, metadata: dict[str, str],
                       config: DubConfig, span: tuple[float, float] = (0.0, 1.0),
-                      on_frame: Callable[[int, np.ndarray], None] | None = None) -> Job[DubResult]:
+                      on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> Job[DubResult]:
     """Render the target frames ``indices`` speaking ``expressions`` and encode them with ``audio``.
 
     indices: int (T,) target frame per output frame; expressions: float32 (T, K); audio: an array or
     an iterable of (channels, n) chunks (see VideoWriter), or None.
-    Frames whose target has no face pass through untouched. ``on_frame(j, frame)`` sees every
-    finished uint8 frame before it is encoded (evaluation measures them there).
+    Frames whose target has no face pass through untouched. ``on_frame(j, frame, source)`` sees every
+    finished uint8 frame before it is encoded, with the target frame it was made from (evaluation
+    measures them there without decoding the video again).
     """
     from core.tracking import load_tracking
 
@@ -106,15 +107,16 @@ def write_synthesized(project, reader: VideoReader, indices: np.ndarray, express
         with VideoWriter(out_path, reader.width, reader.height, reader.fps, audio=audio, audio_rate=audio_rate,
                          metadata=metadata, crf=config.crf) as writer:
             synthesized = synth.frames(indices, expressions)
-            for j, (frame, patch) in enumerate(zip(frames_in_order(reader, indices), synthesized)):
+            for j, (source, patch) in enumerate(zip(frames_in_order(reader, indices), synthesized)):
                 target = int(indices[j])
+                frame = source
                 if patch is not None and tracking.has_face[target]:
                     crop, alpha = patch
                     t0 = time.perf_counter()
                     frame = paste_back(frame, crop, alpha, tracking.boxes[target])
                     synth.timings["paste"] = synth.timings.get("paste", 0.0) + time.perf_counter() - t0
                 if on_frame is not None:
-                    on_frame(j, frame)
+                    on_frame(j, frame, source)
                 t0 = time.perf_counter()
                 writer.write(frame)
                 encode_s += time.perf_counter() - t0

@@ -152,12 +152,10 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
     for k, mode in enumerate(modes):
         synth = make_synthesizer(project, draft=(mode == "draft"), device=config.device)
         scorer = _SegmentScorer(tracking, masks, indices)
-        truth = reader.frames(start, start + length)
         side_path = folder / f"side_by_side_{mode}.mp4"
         with VideoWriter(side_path, 2 * reader.width, reader.height, reader.fps, audio=audio_out,
                          audio_rate=OUTPUT_AUDIO_RATE, metadata=synthetic_metadata(mode, "held-out audio")) as side:
-            def on_frame(j, frame, truth=truth, scorer=scorer, side=side):
-                real = next(truth)
+            def on_frame(j, frame, real, scorer=scorer, side=side):  # real: the held-out frame itself
                 scorer.add(j, frame, real)
                 side.write(np.concatenate([real, frame], axis=1))
 
