@@ -162,3 +162,8 @@ def test_4k_clip_is_tracked_and_keeps_its_size(tmp_path, short_video):
     out = paste_back(frame, np.zeros((128, 128, 3), np.uint8), np.ones((128, 128), np.float32) * 0.5,
                      tracking.boxes[3])
     assert out.shape == (2160, 3840, 3)
+    cx, cy, side = (float(v) for v in tracking.boxes[3])
+    centre = out[int(cy), int(cx)].astype(int) - frame[int(cy), int(cx)] // 2
+    assert np.abs(centre).max() <= 1  # blended at full resolution: half of black over the face
+    left = max(int(cx - side / 2) - 2, 0)
+    assert np.array_equal(out[:, :left], frame[:, :left])  # untouched outside the box
