@@ -78,12 +78,24 @@ def test_pause_holds_the_job_and_resume_continues(qtbot):
 
 def test_two_jobs_of_one_name_are_refused(qtbot):
     runner = JobRunner()
-    closed = threading.Event()
-    runner.start("endless", lambda: endless_job(closed))
-    with pytest.raises(RuntimeError):
-        runner.start("endless", lambda: endless_job(threading.Event()))
+    closed, stepped = threading.Event(), threading.Event()
+    first = runner.start("endless", lambda: endless_job(closed, stepped))
+    second_made = threading.Event()
+
+    def second():
+        second_made.set()
+        return endless_job(threading.Event())
+
+    with pytest.raises(RuntimeError, match="job 'endless' is already running"):
+        runner.start("endless", second)
+    # The running job is kept and still steps; the refused one was never made.
+    assert runner.jobs == {"endless": first}
+    stepped.clear()
+    qtbot.waitUntil(stepped.is_set, timeout=5000)
+    assert not second_made.is_set()
     with qtbot.waitSignal(runner.stopped, timeout=10000):
         runner.cancel_all()
+    assert closed.is_set() and not second_made.is_set()
 
 
 def test_latest_only_skips_stale_requests(qtbot):
