@@ -10,11 +10,12 @@ from PySide6.QtCore import Qt
 import app.audio_io
 import app.jobs
 import app.pages.dub
-from app_fakes import error_boxes, FakePreview, FakeSoundDevice
+from app_fakes import error_boxes, fake_export, FakePreview, FakeSoundDevice
 from core.errors import DubError
 from core.media import load_audio
 
 RATE = 16000
+FAIL_AFTER_FRAMES = 40  # of the 50 in the 2 s trim
 
 
 @pytest.fixture
@@ -131,15 +132,23 @@ def test_trim_playback_and_a_failing_export(project_window, qtbot, fake_mic, spe
     project_window.actions_by_id["play_pause"].trigger()
     assert not page.play_timer.isActive()
 
-    # An export that fails shows the core's message in a dialog.
+    # An export that fails half-way through writing shows the core's message in a dialog and leaves
+    # no file: neither under the chosen name nor the partial one being written.
+    partial_sizes = []
+
     def failing_export(project, audio, out, draft=False):
-        raise DubError("The audio model is not trained yet. Train it on the Train page first.")
-        yield  # a generator
+        frames = fake_export(project, audio, out)  # the real VideoWriter
+        for record in frames:
+            yield record
+            if record.step == FAIL_AFTER_FRAMES:
+                partial_sizes.extend(p.stat().st_size for p in out.parent.glob(f".{out.name}.*"))
+                frames.throw(DubError("The renderer ran out of memory. Close other programs and export again."))
 
     monkeypatch.setattr(app.jobs, "export", failing_export)
     monkeypatch.setattr(app.pages.dub, "ask_save_path", lambda parent, suggested: tmp_path / "x.mp4")
     page.export()
     qtbot.waitUntil(lambda: len(error_boxes(project_window)) == 1, timeout=10000)
-    assert "Train it on the Train page" in error_boxes(project_window)[0].text()
-    assert not (tmp_path / "x.mp4").exists()
+    assert "Close other programs and export again" in error_boxes(project_window)[0].text()
+    assert sorted(p.name for p in tmp_path.iterdir() if "x.mp4" in p.name) == []
+    assert len(partial_sizes) == 1 and partial_sizes[0] > 0  # the failure came while the file was being written
     assert not page.reveal_button.isEnabled()
