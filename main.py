@@ -8,6 +8,7 @@
     python main.py dub --project DIR --audio FILE --out OUT.mp4
     python main.py run VIDEO AUDIO --out OUT.mp4 [--project DIR] [--minutes N]
     python main.py evaluate --project DIR
+    python main.py relink --project DIR VIDEO   the project's video moved: point the project at it
     python main.py benchmark VIDEO
 """
 
@@ -192,6 +193,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_relink(args: argparse.Namespace) -> int:
+    from core.project import Project
+
+    project = Project.open(args.project)
+    if project.relinked_from:
+        print(f"The video had moved from {project.relinked_from}; found it at "
+              f"{project.manifest['source']['path']}.")
+    path = project.relink_source(args.video)
+    print(f"{project.name}: the video is now {path}")
+    return 0
+
+
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from core.benchmark import BenchmarkConfig, benchmark_job
 
@@ -259,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("evaluate", cmd_evaluate, "self-reenactment figures on the held-out tail of the video")
     p.add_argument("--project", type=Path, required=True)
+
+    p = add("relink", cmd_relink, "point a project at its moved video (checked to be the same video)")
+    p.add_argument("--project", type=Path, required=True)
+    p.add_argument("video", type=Path, help="the video's new place")
 
     p = add("benchmark", cmd_benchmark, "per-stage speed and peak memory on a video")
     p.add_argument("video", type=Path)

@@ -2,18 +2,20 @@
 
 Today one note: the optional face-alignment landmark backend has no weights on this machine (it
 downloads them on first use, which an offline machine cannot). The app keeps working with the
-default mediapipe backend, so the note is a dismissible banner above the pages, never a dialog;
+default mediapipe backend, so the note is a one-line dismissible banner above the pages (the full
+text behind its "details" link), never a dialog;
 once dismissed it is not shown again (the app's settings remember it).
 """
 
 from __future__ import annotations
 
 import logging
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMainWindow, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSizePolicy,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from core.tracking.backends import FACE_ALIGNMENT_FILES, face_alignment_weights_dir
 
@@ -34,18 +36,25 @@ def face_alignment_note(folder: Path, missing: list[str]) -> str:
             f"internet once so it can download them, or copy the files into {folder}.")
 
 
+FACE_ALIGNMENT_SHORT = "Optional face-alignment backend unavailable (no weights); using mediapipe."
+
+
 class NoticeBanner(QFrame):
-    """A one-line notice above the pages with a close button that hides it."""
+    """A one-line notice above the pages: a short line, a "details" link opening the full text in a
+    box (where the path can be copied), and a close button that hides the banner."""
 
     dismissed = Signal()
 
-    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+    def __init__(self, short: str, details: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("noticeBanner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.label = QLabel(text)
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # copy the path
+        self.details = details
+        self.label = QLabel(f'{escape(short)} <a href="details">details</a>')
+        self.label.setObjectName("noticeText")
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.linkActivated.connect(self.show_details)
+        self.setToolTip(details)
         self.close_button = QToolButton()
         self.close_button.setText("Dismiss")
         self.close_button.setToolTip("Hide this note")
@@ -53,7 +62,16 @@ class NoticeBanner(QFrame):
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 4, 4, 4)
         row.addWidget(self.label, 1)
-        row.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.close_button)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def show_details(self, *_) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, "Optional part missing", self.details,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("noticeDetails")
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # copy the path
+        box.open()
+        return box
 
     def _dismiss(self) -> None:
         self.hide()
@@ -72,7 +90,7 @@ def add_first_run_notes(window: QMainWindow, settings) -> NoticeBanner | None:
         return None
     text = face_alignment_note(folder, missing)
     log.info("%s", text)
-    banner = NoticeBanner(text)
+    banner = NoticeBanner(FACE_ALIGNMENT_SHORT, text)
     banner.dismissed.connect(lambda: settings.dismiss_note(FACE_ALIGNMENT_NOTE))
     content = window.takeCentralWidget()
     holder = QWidget()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from app import dialogs
 from app.actions import new_action
@@ -19,12 +20,22 @@ from app.pages.train import TrainPage
 from app.resources import resource_path, style_sheet
 from app.session import Session
 from app.settings import AppSettings
+from app.widgets.missing_video_bar import MissingVideoBar
 from core import APP_NAME, __version__
 
 log = logging.getLogger(__name__)
 
 START, PREPARE, TRAIN, DUB = range(4)
 CLOSE_WAIT_MS = 60000  # a training step or a frame encode finishes well within this
+
+
+def ask_video_path(parent, old: Path) -> Path | None:
+    """The moved video the user picks (tests replace this)."""
+    from app.pages.start import VIDEO_FILTER
+
+    folder = old.parent if old.parent.exists() else Path.home()
+    path, _ = QFileDialog.getOpenFileName(parent, f"Where is {old.name} now?", str(folder), VIDEO_FILTER)
+    return Path(path) if path else None
 
 
 class MainWindow(QMainWindow):
@@ -46,7 +57,15 @@ class MainWindow(QMainWindow):
         for page, title in ((self.start_page, "1  Start"), (self.prepare_page, "2  Prepare"),
                             (self.train_page, "3  Train"), (self.dub_page, "4  Dub")):
             self.pages.addTab(page, title)
-        self.setCentralWidget(self.pages)
+        self.missing_video_bar = MissingVideoBar()
+        self.missing_video_bar.locate_requested.connect(self.locate_video)
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.missing_video_bar)
+        column.addWidget(self.pages, 1)
+        self.setCentralWidget(holder)
         self.project_label = QLabel("No project open")
         self.statusBar().addPermanentWidget(self.project_label)
 
@@ -65,6 +84,7 @@ class MainWindow(QMainWindow):
         handlers = {
             "new_project": self.start_page.choose_video,
             "open_project": self.start_page.choose_project,
+            "locate_video": self.locate_video,
             "load_audio": self._load_audio,
             "export": self._export,
             "quit": self.close,
@@ -90,6 +110,7 @@ class MainWindow(QMainWindow):
             file_menu.addAction(a[action_id])
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addAction(a["locate_video"])
         file_menu.addSeparator()
         file_menu.addAction(a["load_audio"])
         file_menu.addAction(a["export"])
@@ -140,8 +161,36 @@ class MainWindow(QMainWindow):
         self.project_label.setText(f"Project: {project.name}  ({project.root})" if project else
                                    "No project open")
         self.setWindowTitle(f"{project.name} - {APP_NAME}" if project else f"{APP_NAME} {__version__}")
-        for action_id in ("load_audio", "export"):
+        for action_id in ("load_audio", "export", "locate_video"):
             self.actions_by_id[action_id].setEnabled(project is not None)
+        self._check_video(project)
+
+    # ---- a moved video ----------------------------------------------------------------------------
+    def _check_video(self, project) -> None:
+        if project is not None and project.source_missing:
+            self.missing_video_bar.show_missing(project.manifest["source"]["path"])
+        else:
+            self.missing_video_bar.hide()
+        if project is not None and project.relinked_from:
+            self.statusBar().showMessage(f"The video had moved; found it at {project.source_video}", 15000)
+
+    def locate_video(self) -> bool:
+        """Ask for the moved video and relink the project to it (refused unless it is the same video)."""
+        project = self.session.project
+        if project is None:
+            return False
+        old = Path(project.manifest["source"]["path"])
+        path = ask_video_path(self, old)
+        if path is None:
+            return False
+        try:
+            project.relink_source(path)
+        except Exception as exc:  # noqa: BLE001 (another video, unreadable file: said in a dialog)
+            dialogs.show_error(self, exc, "This is not the project's video")
+            return False
+        self.statusBar().showMessage(f"The project now uses {project.source_video}", 10000)
+        self.session.project_changed.emit(project)  # the pages reload what needs the video
+        return True
 
     def _on_busy(self, busy: bool) -> None:
         # Switching projects under a running job would write into the wrong folder.

@@ -17,6 +17,7 @@ import datetime as _dt
 import hashlib
 import json
 import logging
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,7 @@ class Project:
     def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
         self.root = root
         self.manifest = manifest
+        self.relinked_from: str | None = None  # the video's old path when open() found it moved
         self.stages: dict[str, StageRecord] = {
             name: StageRecord.from_json(rec) for name, rec in manifest.get("stages", {}).items()
         }
@@ -157,10 +159,16 @@ class Project:
                 raise first from None
             log.warning("%s was damaged; opened the previous manifest from %s", path, backup.name)
         try:
-            return cls(root, manifest)
+            project = cls(root, manifest)
         except (TypeError, ValueError, AttributeError) as exc:
             raise ProjectError(f"{path}: the project's stage records are damaged ({exc}). "
                                "Create a new project from the same video.") from exc
+        from core.relink import relink_if_found
+
+        old_path = manifest["source"].get("path")
+        if relink_if_found(project) is not None:
+            project.relinked_from = old_path
+        return project
 
     @staticmethod
     def _read_manifest(path: Path) -> dict[str, Any]:
@@ -189,6 +197,12 @@ class Project:
         """Write the manifest atomically, keeping the previous one as project.json.bak."""
         self.manifest["stages"] = {name: rec.__dict__ for name, rec in self.stages.items()}
         self.manifest["app_version"] = __version__
+        source = self.manifest.get("source", {})
+        if source.get("path") and Path(source["path"]).exists():  # lets a moved pair find it again
+            try:
+                source["relative_path"] = os.path.relpath(source["path"], self.root)
+            except ValueError:  # another drive (Windows)
+                source.pop("relative_path", None)
         path = self.root / MANIFEST_NAME
         try:
             if path.exists():
@@ -211,21 +225,24 @@ class Project:
         return self.manifest["source"]["info"]
 
     @property
+    def source_missing(self) -> bool:
+        return not Path(self.manifest["source"]["path"]).exists()
+
+    @property
     def source_video(self) -> Path:
         """The source video; raises ProjectError if it was moved, deleted or changed."""
         path = Path(self.manifest["source"]["path"])
         if not path.exists():
-            raise ProjectError(f"The project's video {path} is missing. Put it back, or use "
-                               "'relink' to point the project at its new place.")
+            raise ProjectError(f"The project's video {path} is missing. Put it back, or point the "
+                               "project at its new place: 'Locate video...' in the app's File menu, "
+                               f"or: python main.py relink --project \"{self.root}\" VIDEO")
         return path
 
-    def relink_source(self, new_path: Path | str) -> None:
+    def relink_source(self, new_path: Path | str) -> Path:
         """Point the project at a moved copy of the same video (checked by fingerprint)."""
-        new_path = Path(new_path).expanduser().resolve()
-        if file_fingerprint(new_path) != self.manifest["source"]["fingerprint"]:
-            raise ProjectError(f"{new_path} is not the video this project was made from.")
-        self.manifest["source"]["path"] = str(new_path)
-        self.save()
+        from core.relink import relink
+
+        return relink(self, new_path)
 
     def source_changed(self) -> bool:
         return file_fingerprint(self.source_video) != self.manifest["source"]["fingerprint"]

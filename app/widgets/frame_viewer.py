@@ -20,6 +20,7 @@ class FrameViewer(QWidget):
     def __init__(self, placeholder: str = "", parent=None) -> None:
         super().__init__(parent)
         self.fps = 25.0
+        self._count = 0  # not slider.isEnabled(): that is False while the whole page is disabled
         self.view = ImageView(placeholder)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("scrubber")
@@ -54,11 +55,12 @@ class FrameViewer(QWidget):
 
     @property
     def frame_count(self) -> int:
-        return self.slider.maximum() + 1 if self.slider.isEnabled() else 0
+        return self._count
 
     def set_frame_count(self, n: int, fps: float | None = None) -> None:
         if fps:
             self.fps = float(fps)
+        self._count = max(int(n), 0)
         blocker = self.slider.blockSignals(True)
         self.slider.setRange(0, max(n - 1, 0))
         self.slider.blockSignals(blocker)
@@ -70,7 +72,7 @@ class FrameViewer(QWidget):
         self.slider.setValue(int(index))
 
     def step(self, delta: int) -> None:
-        if self.slider.isEnabled():
+        if self._count:
             self.slider.setValue(min(max(self.slider.value() + delta, 0), self.slider.maximum()))
 
     def show_image(self, image: np.ndarray | None) -> None:
@@ -81,7 +83,7 @@ class FrameViewer(QWidget):
         self.frame_changed.emit(value)
 
     def _update_label(self) -> None:
-        if not self.slider.isEnabled():
+        if not self._count:
             self.label.setText("no frames")
             return
         i, n = self.slider.value(), self.slider.maximum() + 1

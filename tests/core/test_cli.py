@@ -16,7 +16,7 @@ def run(*args):
 def test_help_lists_every_command():
     out = run("--help")
     assert out.returncode == 0
-    for command in ("info", "prepare", "train-audio", "train-renderer", "dub", "run", "evaluate", "benchmark"):
+    for command in ("info", "prepare", "train-audio", "train-renderer", "dub", "run", "evaluate", "relink", "benchmark"):
         assert command in out.stdout
 
 

@@ -96,6 +96,7 @@ def test_missing_project_and_missing_source(tmp_path, project):
         Project.open(tmp_path)
     data = json.loads((project.root / MANIFEST_NAME).read_text())
     data["source"]["path"] = str(tmp_path / "moved.mp4")
+    data["source"].pop("relative_path")  # else the video is found again there (tests/core/test_relink.py)
     (project.root / MANIFEST_NAME).write_text(json.dumps(data))
     with pytest.raises(ProjectError, match="missing"):
         Project.open(project.root).source_video
