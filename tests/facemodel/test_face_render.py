@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from core import overlays
+from core.errors import DubError
 from core.facemodel import topology as topo
 from core.render import FaceRenderer
 from core.tracking import load_crops, load_tracking
@@ -75,9 +76,10 @@ def test_expression_argument_and_jaw_open_render(rendered):
     opened = renderer.render([FRAMES[1]], exp)
     # the mouth hole grows: fewer face pixels inside the lower region, more lower-mask pixels overall
     assert opened.lower_mask.sum() > out.lower_mask[1].sum()
-    with pytest.raises(Exception):
+    wrong_width = rf"has shape \(1, {renderer.n_exp + 1}\) but this face model needs \(1, {renderer.n_exp}\)"
+    with pytest.raises(DubError, match=wrong_width + ".*Retrain the audio model"):
         renderer.render([FRAMES[1]], np.zeros((1, renderer.n_exp + 1)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=rf"frame indices must lie in 0\.\.{renderer.n_frames - 1}"):
         renderer.render([renderer.n_frames])
 
 
