@@ -87,12 +87,13 @@ def test_overlay_images(rendered, prepared_project, tmp_path):
     renderer, out = rendered
     crops, lm = load_crops(prepared_project), load_tracking(prepared_project).landmarks_crop
     f = FRAMES[2]
-    crop = np.asarray(crops[f])
+    crop = np.array(crops[f])  # a writable copy: drawing in place would show (the crops file is read-only)
+    before = crop.copy()
     panel = overlays.fit_overview(crop, out.image[2].permute(1, 2, 0).numpy(), out.face_mask[2, 0].numpy(),
                                   out.lower_mask[2, 0].numpy(), out.expanded_mask[2, 0].numpy(), lm[f])
     wire = overlays.draw_wireframe(crop, renderer.screen_vertices([f])[0].numpy(), renderer.model.triangles)
+    assert (crop == before).all()  # inputs untouched
     assert panel.shape == (crop.shape[0], 3 * crop.shape[1], 3) and panel.dtype == np.uint8
-    changed = (wire != crop).any(-1)
+    changed = (wire != before).any(-1)
     assert 0.05 < changed.mean() < 0.6  # the wireframe covers the face, not the whole crop
-    assert (crop == np.asarray(crops[f])).all()  # inputs untouched
     cv2.imwrite(str(tmp_path / "overview.png"), cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
