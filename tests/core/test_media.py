@@ -105,12 +105,29 @@ def test_writer_leaves_nothing_under_the_final_name_on_error(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_odd_sizes_are_written(tmp_path):
+def test_odd_sizes_are_written(tmp_path, short_video):
+    """yuv420p needs even sizes: a 63 x 47 video is written 64 x 48, each frame at the top left and
+    its last column and row repeated into the padding."""
+    # Five different real patches (one per frame, moving over the face) so order and placement show.
+    inputs = [f[150 + 40 * i:197 + 40 * i, 180 + 30 * i:243 + 30 * i].copy()
+              for i, f in enumerate(VideoReader(short_video).frames(0, 5))]
     out = tmp_path / "odd.mp4"
     with VideoWriter(out, 63, 47, 25) as w:
-        for _ in range(5):
-            w.write(np.full((47, 63, 3), 128, np.uint8))
-    assert probe(out).frame_count == 5
+        for frame in inputs:
+            w.write(frame)
+    info = probe(out)
+    assert (info.width, info.height, info.frame_count) == (64, 48, 5)
+    decoded = [f.astype(int) for f in VideoReader(out).frames()]
+    assert len(decoded) == 5
+
+    def error(a, b):
+        return np.abs(a - b.astype(int)).mean()
+
+    for i, frame in enumerate(decoded):
+        own = error(frame[:47, :63], inputs[i])  # measured 1.8-2.6 of 255 (H.264 at crf 18)
+        assert own < min(error(frame[:47, :63], other) for k, other in enumerate(inputs) if k != i)
+        assert own < error(frame[:47, 1:], inputs[i]) and own < error(frame[1:, :63], inputs[i])  # not shifted
+        assert error(frame[:47, 63], inputs[i][:, 62]) < 6 and error(frame[47, :63], inputs[i][46]) < 6  # 1.0-3.7
 
 
 @pytest.mark.parametrize("name, content, problem", [
