@@ -9,13 +9,13 @@
     python main.py run VIDEO AUDIO --out OUT.mp4 [--project DIR] [--minutes N]
     python main.py evaluate --project DIR
     python main.py relink --project DIR VIDEO   the project's video moved: point the project at it
+    python main.py batch JOBS.csv --report DIR [--address auto|HOST:PORT]
     python main.py benchmark VIDEO
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import signal
 import sys
@@ -93,16 +93,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_or_create(project_dir: Path, video: Path | None, consent: bool):
-    from core.project import MANIFEST_NAME, Project
+def _run_spec(spec) -> int:
+    """Build the job that ``spec`` describes (core.commands, as batch and the app do) and drive it."""
+    from core.commands import build_job
 
-    if (project_dir / MANIFEST_NAME).exists():
-        return Project.open(project_dir)
-    if video is None:
-        return Project.open(project_dir)  # raises the clear "no project here" error
-    if not consent:
-        consent = _ask_consent()
-    return Project.create(project_dir, video, consent=consent)
+    if spec.creates_project and not spec.consent:
+        spec = spec.replace(consent=_ask_consent())
+    result = drive(build_job(spec))
+    print(result.describe() if hasattr(result, "describe") else result)
+    return 0
 
 
 def _ask_consent() -> bool:
@@ -116,81 +115,87 @@ def _ask_consent() -> bool:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from core.prepare import PrepareConfig, prepare_job
+    from core.commands import JobSpec
 
-    project = _open_or_create(args.project, args.video, args.i_have_consent)
-    config = PrepareConfig(backend=args.backend, crop_size=args.crop_size)
-    report = drive(prepare_job(project, config))
-    print(report.describe() if hasattr(report, "describe") else report)
-    return 0
+    return _run_spec(JobSpec("prepare", project=args.project, video=args.video, consent=args.i_have_consent,
+                             backend=args.backend, crop_size=args.crop_size))
 
 
 def cmd_train_audio(args: argparse.Namespace) -> int:
-    from core.audio2exp import AudioTrainConfig, train_audio_job
-    from core.project import Project
+    from core.commands import JobSpec
 
-    project = Project.open(args.project)
-    config = AudioTrainConfig(**({"model": args.model} if args.model else {}),
-                              **({"epochs": args.epochs} if args.epochs else {}))
-    result = drive(train_audio_job(project, config))
-    print(result.describe() if hasattr(result, "describe") else result)
-    return 0
+    return _run_spec(JobSpec("train-audio", project=args.project, model=args.model, epochs=args.epochs))
 
 
 def cmd_train_renderer(args: argparse.Namespace) -> int:
-    from core.renderer import RendererTrainConfig, train_renderer_job
-    from core.project import Project
+    from core.commands import JobSpec
 
-    project = Project.open(args.project)
-    config = RendererTrainConfig.for_device(args.profile, minutes=args.minutes, steps=args.steps)
-    if args.checkpoint_minutes is not None:
-        config = dataclasses.replace(config, checkpoint_every_s=args.checkpoint_minutes * 60.0)
-    result = drive(train_renderer_job(project, config))
-    print(result.describe() if hasattr(result, "describe") else result)
-    return 0
+    return _run_spec(JobSpec("train-renderer", project=args.project, device=args.profile, minutes=args.minutes,
+                             steps=args.steps, checkpoint_minutes=args.checkpoint_minutes))
 
 
 def cmd_dub(args: argparse.Namespace) -> int:
-    from core.dub import DubConfig, dub_job, dub_text_job
-    from core.project import Project
+    from core.commands import JobSpec
 
-    project = Project.open(args.project)
-    config = DubConfig(draft=args.draft)
-    if args.audio is not None:
-        job = dub_job(project, args.audio, args.out, config)
-    else:
-        from core.tts import TtsConfig
-
-        text = args.text
-        if args.text_file is not None:
-            try:
-                text = args.text_file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise DubError(f"{args.text_file}: cannot read the script ({exc}). Save it as UTF-8 text.") from exc
-        job = dub_text_job(project, text, args.out, config, TtsConfig(voice=args.voice, rate=args.rate))
-    result = drive(job)
-    print(result.describe() if hasattr(result, "describe") else result)
-    return 0
+    text = args.text
+    if args.text_file is not None:
+        try:
+            text = args.text_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DubError(f"{args.text_file}: cannot read the script ({exc}). Save it as UTF-8 text.") from exc
+    return _run_spec(JobSpec("dub", project=args.project, audio=args.audio, text=text, voice=args.voice,
+                             rate=args.rate, out=args.out, draft=args.draft))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from core.run_all import RunConfig, run_all_job
+    from core.commands import JobSpec
 
-    project_dir = args.project or args.video.with_name(args.video.stem + ".portrait-dub")
-    project = _open_or_create(project_dir, args.video, args.i_have_consent)
-    result = drive(run_all_job(project, args.audio, args.out, RunConfig(minutes=args.minutes)))
-    print(result.describe() if hasattr(result, "describe") else result)
-    return 0
+    return _run_spec(JobSpec("run", project=args.project, video=args.video, audio=args.audio, out=args.out,
+                             minutes=args.minutes, consent=args.i_have_consent))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.evaluate import EvaluateConfig, evaluate_job
-    from core.project import Project
+    from core.commands import JobSpec
 
-    project = Project.open(args.project)
-    result = drive(evaluate_job(project, EvaluateConfig()))
-    print(result.describe() if hasattr(result, "describe") else result)
-    return 0
+    return _run_spec(JobSpec("evaluate", project=args.project))
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    import threading
+
+    from core.batch import read_rows
+    from core.batch.on_ray import RayConfig, run_batch
+
+    rows = read_rows(args.jobs, consent=args.i_have_consent)
+    in_process = args.in_process or (getattr(sys, "frozen", False) and args.address is None)
+    stop = threading.Event()
+
+    def on_interrupt(*_):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    say = lambda line: print(line, flush=True)  # noqa: E731
+    try:
+        if in_process:
+            from core.batch.in_process import run_in_process
+            from core.batch.report import BatchReport
+
+            say(f"batch: {len(rows)} job(s) one after another in this process (no Ray)")
+            report = run_in_process(rows, BatchReport(rows, args.report, say=say), stop)
+        else:
+            report = run_batch(rows, args.report, RayConfig(address=args.address, num_cpus=args.workers,
+                                                            max_retries=args.retries), say=say, stop=stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    c = report.counts()
+    print(f"Report: {args.report / 'report.csv'} and report.json")
+    if stop.is_set():
+        print("Stopped. Finished jobs and checkpoints are kept; run the same command again to continue.",
+              file=sys.stderr)
+        return 130
+    return 0 if report.ok else 1 if c.get("failed") or c.get("blocked") else 0
 
 
 def cmd_relink(args: argparse.Namespace) -> int:
@@ -276,6 +281,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("relink", cmd_relink, "point a project at its moved video (checked to be the same video)")
     p.add_argument("--project", type=Path, required=True)
     p.add_argument("video", type=Path, help="the video's new place")
+
+    p = add("batch", cmd_batch, "run a job list (CSV or JSON) on Ray, on this machine or on a cluster")
+    p.add_argument("jobs", type=Path, help="JOBS.csv or JOBS.json: one job per row (see README)")
+    p.add_argument("--report", type=Path, required=True, help="folder for report.csv, report.json, Ray's logs")
+    p.add_argument("--address", default=None,
+                   help="'auto' or HOST:PORT of a running Ray cluster (default: a local Ray for this run)")
+    p.add_argument("--workers", type=positive(int), default=None,
+                   help="jobs side by side on this machine (default: one per core)")
+    p.add_argument("--retries", type=int, default=3, help="restarts of a job whose worker process died")
+    p.add_argument("--in-process", action="store_true",
+                   help="no Ray: the jobs one after another in this process (the desktop bundle does this)")
+    p.add_argument("--i-have-consent", action="store_true", help=consent_help + " (rows that create projects)")
 
     p = add("benchmark", cmd_benchmark, "per-stage speed and peak memory on a video")
     p.add_argument("video", type=Path)

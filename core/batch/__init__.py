@@ -1,0 +1,11 @@
+"""Running many jobs: a job list (CSV or JSON) on Ray, or the app's export queue in-process.
+
+rows.py reads job lists, records.py decides what is already done, execute.py runs one row with the
+same core jobs as the CLI (core.commands), plan.py orders rows per project, report.py writes the
+report, on_ray.py spreads rows over a Ray cluster, queue.py is the Dub page's export queue.
+"""
+
+from core.batch.execute import Outcome, execute_job
+from core.batch.rows import BatchRow, read_rows
+
+__all__ = ["BatchRow", "Outcome", "execute_job", "read_rows"]
