@@ -117,3 +117,11 @@ def speak(project, text: str, voice: str, rate: float = 1.0):
 
     path, speech = yield from speak_into_project_job(project, text, TtsConfig(voice=voice, rate=rate))
     return SpokenScript(path, speech)
+
+
+def export_queue(project_root: Path):
+    """Job: run the project's export queue (core.batch.queue) until no export waits; returns a
+    QueueSummary. Every export runs through the batch core, in this process."""
+    from core.batch.queue import queue_job
+
+    return queue_job(project_root)

@@ -20,6 +20,7 @@ from app.session import Session
 from app.widgets.frame_viewer import FrameViewer
 from app.widgets.level_meter import LevelMeter
 from app.widgets.progress_panel import ProgressPanel
+from app.widgets.export_queue import ExportQueuePanel
 from app.widgets.script_editor import ScriptEditor
 from app.widgets.waveform import Waveform
 from app.workers import LatestOnly
@@ -162,6 +163,12 @@ class DubPage(QWidget):
         export_layout.addWidget(self.export_button)
         export_layout.addWidget(self.export_progress, 1)
         export_layout.addWidget(self.reveal_button)
+        self.queue_button = QPushButton("Add to queue")
+        self.queue_button.setToolTip("Export this audio later, after the exports already queued; the "
+                                     "queue runs in the background and is kept in the project")
+        self.queue_button.clicked.connect(self.add_to_queue)
+        export_layout.addWidget(self.queue_button)
+        self.export_queue = ExportQueuePanel(session)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 16, 24, 16)
@@ -169,6 +176,7 @@ class DubPage(QWidget):
         layout.addWidget(audio_box)
         layout.addWidget(preview_box, 1)
         layout.addWidget(export_box)
+        layout.addWidget(self.export_queue)
 
         runner = session.runner
         runner.progress.connect(self._on_progress)
@@ -477,6 +485,24 @@ class DubPage(QWidget):
         self.session.runner.start(EXPORT_JOB, lambda: jobs.export(project, audio_path, out, draft=draft))
         self.export_progress.set_running(True)
 
+    def add_to_queue(self) -> None:
+        """Queue an export of the current audio (as trimmed) with the current draft setting."""
+        project = self.session.project
+        if project is None or self.audio is None:
+            return
+        prefs = self.session.settings.preferences()
+        folder = Path(prefs.last_export_dir) if prefs.last_export_dir else self.audio_path.parent
+        out = ask_save_path(self, folder / f"{project.name}-{self.audio_path.stem}-dubbed.mp4")
+        if out is None:
+            return
+        self.session.settings.update_preferences(last_export_dir=str(out.parent))
+        try:
+            audio_path = self.dub_audio_path()
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, "The trimmed audio could not be saved")
+            return
+        self.export_queue.add(out, audio=audio_path, draft=self.draft_check.isChecked())
+
     def _on_progress(self, name: str, record) -> None:
         if name == EXPORT_JOB:
             handle = self.session.runner.jobs.get(name)
@@ -540,6 +566,7 @@ class DubPage(QWidget):
         self.record_button.setEnabled(has_project and bool(self.devices))
         self.device_combo.setEnabled(bool(self.devices))
         self.export_button.setEnabled(has_project and self.audio is not None and not busy)
+        self.queue_button.setEnabled(has_project and self.audio is not None)
         if not self.session.runner.is_running(SPEAK_JOB):  # while speaking, the button cancels
             self.script.speak_button.setEnabled(has_project and not busy)
 

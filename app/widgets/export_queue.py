@@ -1,0 +1,230 @@
+"""The export queue of the Dub page: exports added here run one after another in the background.
+
+The queue itself lives in the project (core.batch.queue): this panel lists its entries with their
+progress and result, and runs it through the session's job runner (app.jobs.export_queue), so a
+closed app finds the same queue when the project opens again.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout)
+
+from app import jobs
+from core.batch.queue import FINISHED, ExportQueue, QueueEntry
+from core.jobs import format_eta
+
+log = logging.getLogger(__name__)
+
+QUEUE_JOB = "export-queue"
+STATUS_TEXT = {"queued": "waiting", "running": "running", "done": "done", "skipped": "done (unchanged)",
+               "failed": "failed", "cancelled": "stopped"}
+
+
+class ExportQueuePanel(QGroupBox):
+    """``changed()`` after every change of the queue (entries added, run, finished)."""
+
+    changed = Signal()
+
+    def __init__(self, session, parent=None) -> None:
+        super().__init__("Export queue", parent)
+        self.setObjectName("exportQueue")
+        self.session = session
+        self.queue: ExportQueue | None = None
+        self.entries: list[QueueEntry] = []
+        self._running_stage: str | None = None
+
+        self.list = QTreeWidget()
+        self.list.setObjectName("exportQueueList")
+        self.list.setHeaderLabels(["Speech", "Output", "Status"])
+        self.list.setRootIsDecorated(False)
+        self.list.setMaximumHeight(120)
+        self.list.setColumnWidth(0, 220)
+        self.list.setColumnWidth(1, 220)
+        self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.run_button = QPushButton("Run queue")
+        self.run_button.setToolTip("Export the waiting entries one after another in the background")
+        self.run_button.clicked.connect(self.toggle_running)
+        self.retry_button = QPushButton("Again")
+        self.retry_button.setToolTip("Put the selected export back in the queue")
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.clear_button = QPushButton("Clear finished")
+        self.clear_button.clicked.connect(self.clear_finished)
+        self.reveal_button = QPushButton("Show in folder")
+        self.reveal_button.clicked.connect(self.reveal_selected)
+        self.summary = QLabel("Add exports with \"Add to queue\": they run one after another.")
+        self.summary.setObjectName("exportQueueSummary")
+        self.summary.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.retry_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addWidget(self.clear_button)
+        buttons.addWidget(self.reveal_button)
+        buttons.addStretch(1)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)  # the preview keeps the room
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(9, 4, 9, 4)
+        layout.addWidget(self.list)
+        layout.addWidget(self.summary)
+        layout.addLayout(buttons)
+
+        runner = session.runner
+        runner.progress.connect(self._on_progress)
+        runner.stopped.connect(self._on_stopped)
+        runner.failed.connect(self._on_failed)
+        session.project_changed.connect(self.set_project)
+        if session.project is not None:
+            self.set_project(session.project)
+        else:
+            self.refresh()
+
+    # ---- the queue -------------------------------------------------------------------------------
+    def set_project(self, project) -> None:
+        self.queue = ExportQueue(project.root) if project is not None else None
+        if self.queue is not None and not self.running:
+            self.queue.requeue_interrupted()  # an export running when the app closed waits again
+        self.refresh()
+
+    @property
+    def running(self) -> bool:
+        return self.session.runner.is_running(QUEUE_JOB)
+
+    def add(self, out: Path, audio: Path | None = None, text: str | None = None, voice: str | None = None,
+            rate: float = 1.0, draft: bool = False, start: bool = True) -> QueueEntry:
+        """Queue an export of ``audio`` (or of a script ``text``) to ``out``; starts the queue."""
+        if self.queue is None:
+            raise RuntimeError("no project open")
+        extra = {"voice": voice} if voice else {}
+        entry = self.queue.add(out, audio=audio, text=text, rate=rate, draft=draft, **extra)
+        self.refresh()
+        if start:
+            self.start()
+        return entry
+
+    def start(self) -> None:
+        project = self.session.project
+        if project is None or self.running or self.queue is None or self.queue.next_queued() is None:
+            return
+        root = project.root
+        self.session.runner.start(QUEUE_JOB, lambda: jobs.export_queue(root))
+        self.refresh()
+
+    def stop(self) -> None:
+        self.session.runner.cancel(QUEUE_JOB)
+
+    def toggle_running(self) -> None:
+        self.stop() if self.running else self.start()
+
+    def selected(self) -> QueueEntry | None:
+        items = self.list.selectedItems()
+        if not items:
+            return None
+        entry_id = items[0].data(0, Qt.ItemDataRole.UserRole)
+        return next((e for e in self.entries if e.id == entry_id), None)
+
+    def retry_selected(self) -> None:
+        entry = self.selected()
+        if entry is not None and self.queue is not None and entry.status in FINISHED:
+            self.queue.retry(entry.id)
+            self.refresh()
+            self.start()
+
+    def remove_selected(self) -> None:
+        entry = self.selected()
+        if entry is not None and self.queue is not None:
+            self.queue.remove(entry.id)
+            self.refresh()
+
+    def clear_finished(self) -> None:
+        if self.queue is not None:
+            self.queue.clear_finished()
+            self.refresh()
+
+    def reveal_selected(self) -> None:
+        entry = self.selected()
+        if entry is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(entry.out).parent)))
+
+    # ---- showing it -------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        selected = self.selected()
+        self.entries = self.queue.entries() if self.queue is not None else []
+        self.list.clear()
+        for entry in self.entries:
+            item = QTreeWidgetItem([entry.label, Path(entry.out).name, self._status_text(entry)])
+            item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
+            item.setToolTip(1, entry.out)
+            item.setToolTip(2, entry.error or entry.message or "")
+            self.list.addTopLevelItem(item)
+            if selected is not None and entry.id == selected.id:
+                item.setSelected(True)
+        self.list.setVisible(bool(self.entries))  # an empty queue is one line
+        waiting = sum(e.status == "queued" for e in self.entries)
+        failed = sum(e.status == "failed" for e in self.entries)
+        finished = sum(e.status in ("done", "skipped") for e in self.entries)
+        if not self.entries:
+            text = "Add exports with \"Add to queue\": they run one after another."
+        else:
+            text = f"{finished} exported, {waiting} waiting" + (f", {failed} failed" if failed else "")
+            if waiting and not self.running:
+                text += ". Press Run queue to export them."
+        self.summary.setText(text)
+        self._update_buttons()
+        self.changed.emit()
+
+    @staticmethod
+    def _status_text(entry: QueueEntry) -> str:
+        text = STATUS_TEXT.get(entry.status, entry.status)
+        if entry.status in ("done", "skipped", "failed") and entry.seconds:
+            text += f" ({format_eta(entry.seconds)})"
+        if entry.status == "failed" and entry.error:
+            text += f": {entry.error}"
+        return text
+
+    def item_of(self, entry_id: str) -> QTreeWidgetItem | None:
+        for i in range(self.list.topLevelItemCount()):
+            item = self.list.topLevelItem(i)
+            if item.data(0, Qt.ItemDataRole.UserRole) == entry_id:
+                return item
+        return None
+
+    def _on_progress(self, name: str, record) -> None:
+        if name != QUEUE_JOB:
+            return
+        position = record.stage.split(":", 1)[0]
+        if position != self._running_stage:  # the next export started: its status changed on disk
+            self._running_stage = position
+            self.refresh()
+        running = next((e for e in self.entries if e.status == "running"), None)
+        item = self.item_of(running.id) if running is not None else None
+        if item is not None and record.fraction is not None:
+            item.setText(2, f"running {record.fraction * 100:.0f} %, {format_eta(record.eta_s)} left")
+
+    def _on_failed(self, name: str, exc) -> None:
+        if name == QUEUE_JOB:  # the queue itself broke (not one export: those fail inside it)
+            log.error("export queue stopped: %s", exc)
+            self.summary.setText(f"The queue stopped: {exc}")
+
+    def _on_stopped(self, name: str) -> None:
+        if name == QUEUE_JOB:
+            self._running_stage = None
+            self.refresh()
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has_queue = self.queue is not None
+        self.run_button.setText("Stop queue" if self.running else "Run queue")
+        self.run_button.setEnabled(has_queue and (self.running or any(e.status == "queued" for e in self.entries)))
+        entry = self.selected()
+        self.retry_button.setEnabled(entry is not None and entry.status in FINISHED)
+        self.remove_button.setEnabled(entry is not None and entry.status != "running")
+        self.reveal_button.setEnabled(entry is not None and Path(entry.out).exists())
+        self.clear_button.setEnabled(any(e.status in FINISHED for e in self.entries))
