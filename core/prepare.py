@@ -39,6 +39,7 @@ class ReadinessReport:
     fit_metrics: dict[str, Any] = field(default_factory=dict)
     verdict: str = ""
     advice: list[str] = field(default_factory=list)
+    speech_features: str = ""
 
     def describe(self) -> str:
         lines = [
@@ -54,6 +55,8 @@ class ReadinessReport:
             lines.append(f"3D fit: landmark error {err:.2f} px"
                          + (f" (mouth {self.fit_metrics['mouth_landmark_error_px']:.2f} px)"
                             if "mouth_landmark_error_px" in self.fit_metrics else ""))
+        if self.speech_features:
+            lines.append(self.speech_features)
         lines.append(f"Verdict: {self.verdict}")
         lines += [f"  - {a}" for a in self.advice]
         return "\n".join(lines)
@@ -116,6 +119,9 @@ def prepare_job(project, config: PrepareConfig = PrepareConfig()) -> Job[Readine
     metrics = dict(getattr(fit_result, "metrics", {}) or {})
     report = readiness(tracking, bool(project.source_info.get("has_audio")), metrics,
                        tracking_config.crop_scale)
+    from core.audio2exp.speech import features_note
+
+    report.speech_features = features_note(project)
     project.manifest.setdefault("reports", {})["readiness"] = report.to_json()
     project.save()
     return report

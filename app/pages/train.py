@@ -40,6 +40,15 @@ def _figures(name: str, metrics: dict) -> str:
     return ", ".join(numbers[:4])
 
 
+def _encoder_text(project, name: str) -> str:
+    if name != AUDIO:
+        return ""
+    from core.audio2exp.speech import project_encoder_folder
+
+    folder = project_encoder_folder(project)
+    return "\nSpeech encoder: " + (folder if folder else "built-in Whisper tiny.en")
+
+
 @dataclass
 class TrainingPanel:
     """The widgets of one trainable model."""
@@ -131,6 +140,15 @@ class TrainPage(QWidget):
         if budget is not None:
             row.addWidget(QLabel("Train for:"))
             row.addWidget(budget)
+        if name == AUDIO:
+            encoder = QPushButton("Speech encoder...")
+            encoder.setObjectName("speechEncoderButton")
+            encoder.setToolTip("Use another CTranslate2 Whisper model folder for the speech features "
+                               "(e.g. a multilingual one); cancel the dialog to go back to the built-in "
+                               "Whisper tiny.en")
+            encoder.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            encoder.clicked.connect(self.choose_encoder)
+            row.addWidget(encoder)
         row.addStretch(1)
         layout = QVBoxLayout(box)
         layout.addWidget(status)
@@ -167,8 +185,8 @@ class TrainPage(QWidget):
         elif record.status == "failed":
             text = f"The last training failed: {record.message or 'see the log'}."
         else:
-            return "Not trained yet."
-        return text + "\n" + _figures(name, record.metrics or {})
+            return "Not trained yet." + _encoder_text(project, name)
+        return text + "\n" + _figures(name, record.metrics or {}) + _encoder_text(project, name)
 
     @staticmethod
     def _start_text(project, name: str) -> str:
@@ -178,6 +196,28 @@ class TrainPage(QWidget):
         if status in ("cancelled", "running") or (name == RENDERER and status == "done"):
             return "Continue training"
         return "Train again" if status == "done" else "Start"
+
+    def choose_encoder(self, folder: str | None = None) -> None:
+        """Pick a CTranslate2 Whisper folder for this project (checked before it is kept); an empty
+        choice goes back to the built-in encoder."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from core.audio2exp.encoder import EncoderConfig, EncoderError, load_encoder
+        from core.audio2exp.speech import set_project_encoder_folder
+
+        project = self.session.project
+        if project is None:
+            return
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "CTranslate2 Whisper model folder")
+        try:
+            if folder:
+                load_encoder(EncoderConfig(folder=folder))
+            set_project_encoder_folder(project, folder or None)
+        except EncoderError as exc:
+            show_error(self, exc, "This folder cannot be used")
+            return
+        self.refresh()
 
     # ---- jobs ----------------------------------------------------------------------------------------
     def start(self, name: str) -> None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.atomic import load_npz
-from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig, frame_features
+from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig
+from core.audio2exp.speech import CACHE_DIR, features_for
 from core.errors import DubError, MediaError, ProjectError
 from core.holdout import holdout_start
 
@@ -97,7 +98,7 @@ def load_training_data(project, features: AudioFeatureConfig, holdout: float) ->
     except MediaError as exc:
         raise MediaError(f"{exc} The audio model learns from the person's own speech in the video, "
                          "so the target video needs its original sound.") from exc
-    feats = frame_features(samples, fps, n, features)
+    feats = features_for(samples, fps, n, features, project.path(CACHE_DIR))
     if feats.voiced_share < 0.05:
         raise DubError("The video's sound track is (almost) silent, so there is no speech to learn the "
                        "mouth from. Use a video where the person talks.")

@@ -44,6 +44,14 @@ class AudioFeatureConfig:
     gate_width_db: float = 10.0
     gate_abs_db: tuple[float, float] = (-62.0, -52.0)
     clip_sigma: float = 5.0
+    # kind "whisper": the rows are a Whisper encoder's features (core/audio2exp/speech.py); the
+    # fields below are filled in by speech.resolve_features from the encoder actually loaded.
+    kind: str = "mfcc"
+    encoder_folder: str = ""
+    encoder_sha256: str = ""
+    encoder_dim: int = 0
+    prior: bool = True
+    prior_dim: int = 0
 
     @property
     def channels(self) -> int:
@@ -53,6 +61,8 @@ class AudioFeatureConfig:
     @property
     def row_size(self) -> int:
         """Values per video frame."""
+        if self.kind == "whisper":
+            return self.encoder_dim + self.prior_dim + 1
         return self.channels * self.substeps
 
 
@@ -153,26 +163,32 @@ def frame_features(samples: np.ndarray, fps: float, n_frames: int | None = None,
         n_frames = frame_count(len(samples), fps)
     if n_frames < 1:
         raise ValueError(f"n_frames must be at least 1, got {n_frames}")
-    step_s = config.hop / SAMPLE_RATE
+    sampled = sample_steps(steps, config.hop / SAMPLE_RATE, fps, n_frames, config.substeps)
+    sampled = sampled.reshape(n_frames, config.substeps, config.channels)
+    gate = sampled[:, :, -1].mean(axis=1)
+    rows = sampled.reshape(n_frames, config.channels * config.substeps)
+    voiced_share = float((steps[:, -1] > 0.5).mean())
+    return FrameFeatures(rows=np.ascontiguousarray(rows, dtype=np.float32),
+                         gate=gate.astype(np.float32), voiced_share=voiced_share)
+
+
+def sample_steps(steps: np.ndarray, step_s: float, fps: float, n_frames: int, substeps: int) -> np.ndarray:
+    """Features at regular steps (step k at k * step_s seconds), linearly interpolated at
+    ``substeps`` instants spread over each video frame (frame i centred at i / fps); before the
+    first and after the last step they fade to zeros. Returns float32 (n_frames * substeps, C)."""
     centres = np.arange(n_frames) / fps
-    offsets = ((np.arange(config.substeps) + 0.5) / config.substeps - 0.5) / fps
-    times = (centres[:, None] + offsets[None, :]).reshape(-1)  # (T * S,)
+    offsets = ((np.arange(substeps) + 0.5) / substeps - 0.5) / fps
+    times = (centres[:, None] + offsets[None, :]).reshape(-1)
     pos = times / step_s
     lo = np.floor(pos).astype(np.int64)
     frac = (pos - lo).astype(np.float32)[:, None]
-    padded = np.concatenate([steps, np.zeros((1, steps.shape[1]), np.float32)])  # index -1 -> zeros
+    padded = np.concatenate([steps, np.zeros((1, steps.shape[1]), steps.dtype)])  # index -1 -> zeros
 
     def pick(idx: np.ndarray) -> np.ndarray:
         idx = np.where((idx >= 0) & (idx < len(steps)), idx, -1)
         return padded[idx]
 
-    sampled = (1.0 - frac) * pick(lo) + frac * pick(lo + 1)  # (T * S, C)
-    sampled = sampled.reshape(n_frames, config.substeps, config.channels)
-    gate = sampled[:, :, -1].mean(axis=1)
-    rows = sampled.reshape(n_frames, config.row_size)
-    voiced_share = float((steps[:, -1] > 0.5).mean())
-    return FrameFeatures(rows=np.ascontiguousarray(rows, dtype=np.float32),
-                         gate=gate.astype(np.float32), voiced_share=voiced_share)
+    return ((1.0 - frac) * pick(lo) + frac * pick(lo + 1)).astype(np.float32)
 
 
 def window_rows(rows: np.ndarray, half: int) -> np.ndarray:

@@ -18,7 +18,7 @@ import torch
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from core.atomic import atomic_path, write_json
-from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig, frame_features, window_rows
+from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig, window_rows
 from core.audio2exp.networks import NetworkSpec, build_network
 from core.errors import ProjectError
 
@@ -115,6 +115,7 @@ class Audio2Expression:
         self.network = network.eval()
         self.meta = meta
         self.device = device
+        self.cache_dir: Path | None = None  # speech_cache/ of the project, when loaded from one
 
     # ---- files --------------------------------------------------------------------------------
     @classmethod
@@ -123,7 +124,11 @@ class Audio2Expression:
 
         Raises ProjectError when the model is missing or damaged.
         """
-        return cls.load_files(project.path(MODEL_FILE), project.path(META_FILE), ctx)
+        from core.audio2exp.speech import CACHE_DIR
+
+        model = cls.load_files(project.path(MODEL_FILE), project.path(META_FILE), ctx)
+        model.cache_dir = project.path(CACHE_DIR)
+        return model
 
     @classmethod
     def load_files(cls, weights: Path, meta_path: Path, ctx=None) -> "Audio2Expression":
@@ -160,7 +165,13 @@ class Audio2Expression:
 
     def predict_normalised(self, rows: np.ndarray) -> np.ndarray:
         """Raw network output. rows: float32 (T, F) feature rows. Returns float32 (T, K), normalised."""
-        return run_network(self.network, window_rows(rows, self.meta.spec.half), self.device)
+        half, block = self.meta.spec.half, 2048  # windows built block by block: flat memory for long audio
+        out = []
+        for a in range(0, len(rows), block):
+            lo, hi = max(0, a - half), min(len(rows), a + block + half)
+            windows = window_rows(rows[lo:hi], half)[a - lo:a - lo + min(block, len(rows) - a)]
+            out.append(run_network(self.network, windows, self.device))
+        return np.concatenate(out) if out else np.zeros((0, self.n_exp), np.float32)
 
     def denormalise(self, z: np.ndarray) -> np.ndarray:
         return (z * self.meta.expr_scale + self.meta.expr_mean[None, :]).astype(np.float32)
@@ -174,7 +185,9 @@ class Audio2Expression:
         units, on the CPU.
         """
         fps = float(fps or self.meta.fps)
-        feats = frame_features(samples, fps, n_frames, self.meta.features)
+        from core.audio2exp.speech import features_for
+
+        feats = features_for(samples, fps, n_frames, self.meta.features, self.cache_dir)
         z = self.predict_normalised(feats.rows)
         z = postprocess(z, feats.gate, fps, self.meta.rest, self.meta.post)
         return self.denormalise(z)

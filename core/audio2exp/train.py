@@ -62,7 +62,7 @@ class AudioTrainConfig:
     velocity_loss: float = 0.5
     seed: int = 0
     device: str = "cpu"
-    features: AudioFeatureConfig = field(default_factory=AudioFeatureConfig)
+    features: AudioFeatureConfig = field(default_factory=lambda: AudioFeatureConfig(kind="whisper"))
 
     def __post_init__(self) -> None:
         if self.model not in MODELS + ("auto",):
@@ -109,12 +109,14 @@ class AudioTrainResult:
     frames_train: int
     frames_val: int
     skipped: bool = False
+    features_note: str = ""
 
     def describe(self) -> str:
         head = ("Audio model already trained with these settings." if self.skipped else
                 f"Audio model trained on {self.frames_train} frames, checked on the last "
                 f"{self.frames_val} frames.")
-        lines = [head] + [f"  {s.describe()}" for s in self.scores.values()]
+        lines = [head] + ([self.features_note] if self.features_note else [])
+        lines += [f"  {s.describe()}" for s in self.scores.values()]
         lines.append(f"Kept: {self.chosen}")
         return "\n".join(lines)
 
@@ -318,6 +320,14 @@ def train_audio_job(project, config: AudioTrainConfig = AudioTrainConfig()) -> J
     Skips the work when the model is current with the same settings. Cancelling between yields
     leaves the previous model (if any) untouched.
     """
+    from core.audio2exp.speech import project_encoder_folder, resolve_features
+
+    yield Progress(0.0, "Loading the speech encoder")
+    features = config.features
+    if features.kind == "whisper" and not features.encoder_folder:
+        features = replace(features, encoder_folder=project_encoder_folder(project))
+    resolved, note = resolve_features(features)
+    config = replace(config, features=resolved)
     settings = _settings(config)
     key, _ = project.stage_key(settings, ("fitting",))
     record = project.stage(STAGE)
@@ -325,7 +335,7 @@ def train_audio_job(project, config: AudioTrainConfig = AudioTrainConfig()) -> J
             and project.path(META_FILE).exists()):
         return _result_from_record(record, skipped=True)
 
-    yield Progress(0.0, "Computing audio features")
+    yield Progress(0.0, "Computing audio features", message=note)
     data = load_training_data(project, config.features, config.holdout)
     norm = fit_normaliser(data)
     project.set_stage(STAGE, "running", settings=settings, inputs=("fitting",))
@@ -347,17 +357,19 @@ def train_audio_job(project, config: AudioTrainConfig = AudioTrainConfig()) -> J
     model, _ = trained[chosen]
     scores = {m: s for m, (_, s) in trained.items()}
     metrics = {"chosen": chosen, "frames_train": int(len(data.train)), "frames_val": int(len(data.val)),
+               "features": resolved.kind, "features_note": note,
                "scores": {m: asdict(s) for m, s in scores.items()}}
     model.meta = replace(model.meta, metrics=metrics)
     model.save(project)
     project.set_stage(STAGE, "done", settings=settings, inputs=("fitting",), metrics=metrics)
     yield Progress(1.0, "Audio model trained", message=f"kept {chosen}")
     return AudioTrainResult(chosen=chosen, scores=scores, frames_train=len(data.train),
-                            frames_val=len(data.val))
+                            frames_val=len(data.val), features_note=note)
 
 
 def _result_from_record(record, skipped: bool) -> AudioTrainResult:
     m = record.metrics
     scores = {name: ModelScore(**s) for name, s in m.get("scores", {}).items()}
     return AudioTrainResult(chosen=m.get("chosen", ""), scores=scores, frames_train=m.get("frames_train", 0),
-                            frames_val=m.get("frames_val", 0), skipped=skipped)
+                            frames_val=m.get("frames_val", 0), skipped=skipped,
+                            features_note=m.get("features_note", ""))

@@ -107,6 +107,20 @@ def test_full_flow_on_a_real_clip(window, qtbot, tmp_path, short_video, speech_w
     assert audio_panel.plot.point_count() > 0
     assert project.is_current("audio_model")
     assert "Trained" in audio_panel.status.text()
+    assert "built-in Whisper tiny.en" in audio_panel.status.text()
+    # Another speech encoder: a folder that is not a model is refused in a box; the bundled
+    # model's folder is accepted and remembered by the project; an empty choice goes back.
+    from core.audio2exp.encoder import bundled_folder
+
+    train.choose_encoder(str(tmp_path))
+    assert error_boxes(window) and project.manifest["settings"].get("speech_encoder", "") == ""
+    for box in error_boxes(window):
+        box.close()
+    train.choose_encoder(str(bundled_folder()))
+    assert project.manifest["settings"]["speech_encoder"] == str(bundled_folder().resolve())
+    assert str(bundled_folder().resolve()) in audio_panel.status.text()
+    train.choose_encoder("")
+    assert project.manifest["settings"]["speech_encoder"] == ""
     qtbot.mouseClick(renderer_panel.start, Qt.MouseButton.LeftButton)
     wait_job(qtbot, window, "train_renderer", 180000)
     assert "l1" in renderer_panel.plot.data and len(renderer_panel.plot.data["l1"][0]) == 2  # 2 steps

@@ -132,3 +132,18 @@ def test_untrained_or_unfitted_project_says_what_to_do(audio_project_copy):
     audio_project_copy.path("face_params.npz").unlink()
     with pytest.raises(ProjectError, match="prepare"):
         run_job(train_audio_job(audio_project_copy, AudioTrainConfig()))
+
+
+def test_without_an_encoder_training_uses_mfcc_and_says_so_in_one_line(audio_project_copy, tmp_path, capsys):
+    import main
+
+    root = str(audio_project_copy.root)
+    assert main.main(["train-audio", "--project", root, "--model", "baseline", "--epochs", "1",
+                      "--speech-encoder", str(tmp_path / "no-such-model")]) == 0
+    out = capsys.readouterr().out
+    notes = [line for line in out.splitlines() if "using MFCC features instead" in line]
+    assert len(notes) == 1 and "no-such-model" in notes[0]
+    meta = json.loads((audio_project_copy.root / META_FILE).read_text())
+    assert meta["features"]["kind"] == "mfcc" and meta["spec"]["row_size"] == 56
+    # The project still dubs: any audio gives expressions.
+    assert predict_expressions(Project.open(root), np.zeros(8000, np.float32)).shape[0] == 15

