@@ -7,7 +7,7 @@
     python main.py train-renderer --project DIR [--minutes 30 | --steps N]
     python main.py dub --project DIR --audio FILE --out OUT.mp4
     python main.py run VIDEO AUDIO --out OUT.mp4 [--project DIR] [--minutes N]
-    python main.py evaluate --project DIR
+    python main.py evaluate --project DIR [--voices VIDEO...]
     python main.py relink --project DIR VIDEO   the project's video moved: point the project at it
     python main.py batch JOBS.csv --report DIR [--address auto|HOST:PORT]
     python main.py benchmark VIDEO
@@ -118,13 +118,14 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from core.commands import JobSpec
 
     return _run_spec(JobSpec("prepare", project=args.project, video=args.video, consent=args.i_have_consent,
-                             backend=args.backend, crop_size=args.crop_size))
+                             backend=args.backend, crop_size=args.crop_size, speech_encoder=args.speech_encoder))
 
 
 def cmd_train_audio(args: argparse.Namespace) -> int:
     from core.commands import JobSpec
 
-    return _run_spec(JobSpec("train-audio", project=args.project, model=args.model, epochs=args.epochs))
+    return _run_spec(JobSpec("train-audio", project=args.project, model=args.model, epochs=args.epochs,
+                             features=args.features, speech_encoder=args.speech_encoder))
 
 
 def cmd_train_renderer(args: argparse.Namespace) -> int:
@@ -151,13 +152,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from core.commands import JobSpec
 
     return _run_spec(JobSpec("run", project=args.project, video=args.video, audio=args.audio, out=args.out,
-                             minutes=args.minutes, consent=args.i_have_consent))
+                             minutes=args.minutes, consent=args.i_have_consent,
+                             speech_encoder=args.speech_encoder))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.commands import JobSpec
 
-    return _run_spec(JobSpec("evaluate", project=args.project))
+    return _run_spec(JobSpec("evaluate", project=args.project, voices=tuple(args.voices or ())))
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -235,18 +237,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
 
     consent_help = "confirm you have the right to use this person's face and voice"
+    encoder_help = ("a CTranslate2 Whisper model folder for the speech features, remembered by the "
+                    "project ('bundled' = the built-in tiny.en)")
     p = add("prepare", cmd_prepare, "track the face in every frame and fit the 3D face model")
     p.add_argument("video", type=Path, nargs="?", help="the target video (needed for a new project)")
     p.add_argument("--project", type=Path, required=True, help="project folder")
     p.add_argument("--backend", choices=["mediapipe", "face-alignment"], default="mediapipe")
     p.add_argument("--crop-size", type=int, default=256)
     p.add_argument("--i-have-consent", action="store_true", help=consent_help)
+    p.add_argument("--speech-encoder", type=Path, default=None, metavar="FOLDER", help=encoder_help)
 
     p = add("train-audio", cmd_train_audio, "train the audio-to-expression model on the target's speech")
     p.add_argument("--project", type=Path, required=True)
     p.add_argument("--model", choices=["baseline", "improved", "auto"], default=None,
                    help="auto: train both, keep the one with the lower held-out error")
     p.add_argument("--epochs", type=positive(int), default=None)
+    p.add_argument("--features", choices=["whisper", "mfcc"], default="whisper",
+                   help="speech features: the Whisper encoder (falls back to MFCC if it cannot load) or MFCC")
+    p.add_argument("--speech-encoder", type=Path, default=None, metavar="FOLDER", help=encoder_help)
 
     p = add("train-renderer", cmd_train_renderer, "train the neural face renderer (resumes if stopped)")
     p.add_argument("--project", type=Path, required=True)
@@ -274,9 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", type=Path, default=None)
     p.add_argument("--minutes", type=positive(float), default=45.0)
     p.add_argument("--i-have-consent", action="store_true", help=consent_help)
+    p.add_argument("--speech-encoder", type=Path, default=None, metavar="FOLDER", help=encoder_help)
 
     p = add("evaluate", cmd_evaluate, "self-reenactment figures on the held-out tail of the video")
     p.add_argument("--project", type=Path, required=True)
+    p.add_argument("--voices", type=Path, nargs="+", default=None, metavar="VIDEO",
+                   help="other people's talking videos: their audio drives this model and the predicted "
+                        "mouth opening is correlated with their own tracked mouth (voice transfer)")
 
     p = add("relink", cmd_relink, "point a project at its moved video (checked to be the same video)")
     p.add_argument("--project", type=Path, required=True)

@@ -45,6 +45,9 @@ class JobSpec:
     checkpoint_minutes: float | None = None
     backend: str = "mediapipe"
     crop_size: int = 256
+    features: str = "whisper"  # train-audio: "whisper" (falls back to MFCC if no encoder loads) or "mfcc"
+    speech_encoder: Path | None = None  # another CTranslate2 Whisper folder, kept by the project; "bundled" = back
+    voices: tuple = ()  # evaluate: other talking videos for the voice-transfer figure
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -116,6 +119,11 @@ def script_text(spec: JobSpec) -> str:
 def build_job(spec: JobSpec, project=None) -> Job:
     """The pipeline job that ``spec`` describes (``project``: already open, else opened here)."""
     project = project if project is not None else open_project(spec)
+    if spec.speech_encoder is not None:
+        from core.audio2exp.speech import set_project_encoder_folder
+
+        folder = str(spec.speech_encoder)
+        set_project_encoder_folder(project, None if folder in ("", "bundled") else folder)
     kind = spec.kind
     if kind == "prepare":
         from core.prepare import PrepareConfig, prepare_job
@@ -124,8 +132,11 @@ def build_job(spec: JobSpec, project=None) -> Job:
     if kind == "train-audio":
         from core.audio2exp import AudioTrainConfig, train_audio_job
 
+        from core.audio2exp.features import AudioFeatureConfig
+
         config = AudioTrainConfig(**({"model": spec.model} if spec.model else {}),
-                                  **({"epochs": spec.epochs} if spec.epochs else {}))
+                                  **({"epochs": spec.epochs} if spec.epochs else {}),
+                                  features=AudioFeatureConfig(kind=spec.features))
         return train_audio_job(project, config)
     if kind == "train-renderer":
         from core.renderer import RendererTrainConfig, train_renderer_job
@@ -152,4 +163,4 @@ def build_job(spec: JobSpec, project=None) -> Job:
         return run_all_job(project, spec.audio, spec.out, config)
     from core.evaluate import EvaluateConfig, evaluate_job
 
-    return evaluate_job(project, EvaluateConfig(device=spec.torch_device))
+    return evaluate_job(project, EvaluateConfig(device=spec.torch_device, voices=tuple(spec.voices)))

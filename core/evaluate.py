@@ -38,6 +38,7 @@ class EvaluateConfig:
     max_frames: int = 1500
     device: str = "auto"
     draft_too: bool = True
+    voices: tuple = ()  # other talking videos for the voice-transfer figure (core/lipsync_metrics.py)
 
 
 @dataclass
@@ -47,6 +48,8 @@ class EvaluateResult:
     segment: tuple[int, int]
     folder: Path
     files: dict[str, str] = field(default_factory=dict)
+    lip_closure: dict = field(default_factory=dict)
+    voice_transfer: dict = field(default_factory=dict)
 
     def describe(self) -> str:
         names = list(self.figures)
@@ -56,6 +59,15 @@ class EvaluateResult:
                  f"({self.frames} frames)", "figure".ljust(22) + "".join(n.rjust(14) for n in names)]
         for k in keys:
             lines.append(k.ljust(22) + "".join(f"{self.figures[n].get(k, float('nan')):14.4f}" for n in names))
+        if self.lip_closure:
+            lines.append(f"lip closure: {self.lip_closure['share']:.1%} of {self.lip_closure['frames']} "
+                         f"closed-lip frames during speech (within one frame: "
+                         f"{self.lip_closure['share_within_1_frame']:.1%})")
+        if self.voice_transfer:
+            lines.append(f"voice transfer: mean r {self.voice_transfer['mean']:.3f} over "
+                         f"{len(self.voice_transfer['clips'])} clips")
+            lines += [f"  {name}: r {c['corr']:.3f} ({c['seconds']:.1f} s)"
+                      for name, c in self.voice_transfer["clips"].items()]
         lines.append(f"paper: full-frame SSIM {PAPER['ssim']}; mean absolute error {PAPER['mae']}")
         if "draft" in self.figures:
             lines.append("note: the draft moves the real held-out frame's own mouth, so it starts from "
@@ -118,6 +130,17 @@ def _opening(landmarks: np.ndarray) -> float:
     return float(gap / max(height, 1e-6))
 
 
+def _lip_closure(project, tracking, indices, expressions, segment, fps) -> dict:
+    from core.audio2exp import load_audio_model
+    from core.audio2exp.features import frame_features
+    from core.lipsync_metrics import lip_closure
+
+    predicted = load_audio_model(project).mouth_opening(expressions)
+    real = tracking.mouth_opening()[indices]
+    gate = frame_features(segment, fps, len(indices)).gate
+    return lip_closure(real, predicted, gate, fps)
+
+
 def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[EvaluateResult]:
     """Measure the trained models on the held-out tail; writes evaluation/ in the project."""
     from core.audio2exp import predict_expressions
@@ -138,6 +161,7 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
     audio_out = load_audio(project.source_video, out_rate, mono=False)
     audio_out = audio_out[:, int(round(start / reader.fps * out_rate)):int(round((start + length) / reader.fps * out_rate))]
     expressions = predict_expressions(project, segment, n_frames=length)
+    closure = _lip_closure(project, tracking, indices, expressions, segment, reader.fps)
     renderer = FaceRenderer(project, size=tracking.crop_size)
     masks = np.concatenate([
         renderer.render(indices[i:i + 16]).expanded_mask[:, 0].detach().cpu().numpy() > 0.5
@@ -177,11 +201,17 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
         scorer.add(j, other, real)
         yield clock.step(j + 1)
     figures["baseline"] = scorer.summary()
+    voices = {}
+    if config.voices:
+        from core.lipsync_metrics import voice_transfer_job
+
+        voices = yield from voice_transfer_job(project, [Path(v) for v in config.voices], folder / "voices")
 
     result = EvaluateResult(figures=figures, frames=length, segment=(start, start + length),
-                            folder=folder, files=files)
+                            folder=folder, files=files, lip_closure=closure, voice_transfer=voices)
     write_json(folder / "metrics.json", {"segment": [start, start + length], "frames": length,
                                          "figures": figures, "paper": PAPER,
+                                         "lip_closure": closure, "voice_transfer": voices or None,
                                          "baseline": "the same person's real frames from the segment "
                                                      f"before ({baseline_start}..{baseline_start + length - 1})"})
     write_text(folder / "report.txt", result.describe() + "\n")

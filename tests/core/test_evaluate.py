@@ -34,3 +34,28 @@ def test_evaluate_reports_every_figure_for_renderers_and_baseline(trained_projec
     source = probe(trained_project.source_video)
     assert (side.width, side.height, side.frame_count) == (2 * source.width, source.height, 12)
     assert side.has_audio
+
+
+def test_evaluate_measures_voice_transfer_and_lip_closure(trained_project, tmp_path):
+    from tests.conftest import copy_project, media
+
+    project = copy_project(trained_project, tmp_path / "p")
+    voices = (media("video/videoretalking__face_3.mp4"), media("video/lipnet__GRID_bbaf2n.mpg"))
+    result = run_job(evaluate_job(project, EvaluateConfig(max_frames=12, draft_too=False, voices=voices)))
+    saved = json.loads((result.folder / "metrics.json").read_text())
+    transfer = saved["voice_transfer"]
+    assert set(transfer["clips"]) == {"videoretalking__face_3", "lipnet__GRID_bbaf2n"}
+    for clip in transfer["clips"].values():
+        assert -1.0 <= clip["corr"] <= 1.0 and clip["frames"] >= 70
+    assert math.isclose(transfer["mean"], sum(c["corr"] for c in transfer["clips"].values()) / 2)
+    closure = saved["lip_closure"]
+    assert closure["frames"] <= 12 and ("share" in closure)
+    assert "voice transfer: mean r" in (result.folder / "report.txt").read_text()
+    # A file that is not a talking video is refused with a message, not a traceback.
+    import pytest
+
+    from core.errors import DubError
+
+    with pytest.raises(DubError, match="voice transfer|face"):
+        run_job(evaluate_job(project, EvaluateConfig(max_frames=12, draft_too=False,
+                                                     voices=(media("audio/whisper__jfk.flac"),))))

@@ -1,0 +1,29 @@
+"""Lip closure on real tracked mouths: a prediction that closes with the real lips scores all of
+them, one that never closes scores none, and the closed frames counted are during speech."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.audio2exp.features import SAMPLE_RATE, frame_features
+from core.lipsync_metrics import lip_closure, tracked_opening
+from core.media import load_audio
+from tests.conftest import media
+
+
+def test_lip_closure_counts_closed_lips_during_speech(tmp_path):
+    video = media("video/styletalk__feifeili_clip2_short__muxed_av.mp4")  # 15 s, 30 fps
+    real, fps = tracked_opening(video, tmp_path)
+    assert real.shape == (452,) and fps == 30.0 and np.isfinite(real).mean() > 0.9
+    again, _ = tracked_opening(video, tmp_path)  # cached
+    np.testing.assert_array_equal(again, real)
+    gate = frame_features(load_audio(video, SAMPLE_RATE), fps, len(real)).gate
+    same = lip_closure(real, real, gate, fps)
+    assert same["frames"] >= 10 and same["share"] == 1.0
+    always_open = lip_closure(real, np.full_like(real, np.nanpercentile(real, 90)), gate, fps)
+    assert always_open["share"] == 0.0 and always_open["frames"] == same["frames"]
+    # One frame late still counts within one frame, not strictly.
+    late = lip_closure(real, np.roll(real, 1), gate, fps)
+    assert late["share_within_1_frame"] >= late["share"]
+    # Without speech there is nothing to count.
+    assert lip_closure(real, real, np.zeros_like(gate), fps)["frames"] == 0
