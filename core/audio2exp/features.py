@@ -52,6 +52,7 @@ class AudioFeatureConfig:
     encoder_dim: int = 0
     prior: bool = True
     prior_dim: int = 0
+    prior_sha256: str = ""
 
     @property
     def channels(self) -> int:

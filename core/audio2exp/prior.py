@@ -53,6 +53,7 @@ class SpeechPrior:
     encoder_sha256: str
     dim: int
     meta: dict
+    sha256: str = ""  # of prior.pt: a model trained with another prior is refused
 
     @property
     def out_dim(self) -> int:
@@ -85,7 +86,10 @@ def load_prior(folder: Path | None = None) -> SpeechPrior | None:
             meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
             network = PriorNet(int(meta["dim"]), int(meta["width"]))
             network.load_state_dict(torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True))
-            _CACHE[key] = SpeechPrior(network.eval(), str(meta["encoder_sha256"]), int(meta["dim"]), meta)
+            from core.audio2exp.encoder import file_sha256
+
+            _CACHE[key] = SpeechPrior(network.eval(), str(meta["encoder_sha256"]), int(meta["dim"]), meta,
+                                      file_sha256(folder / WEIGHTS_FILE))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             log.warning("speech prior in %s not usable (%s): training without it", folder, exc)
             _CACHE[key] = None

@@ -54,16 +54,17 @@ def resolve_features(config: AudioFeatureConfig) -> tuple[AudioFeatureConfig, st
     loads, fall back to the MFCC rows. Returns (config, one line saying which features are used)."""
     if config.kind != "whisper":
         return replace(config, kind="mfcc", encoder_folder="", encoder_sha256="", encoder_dim=0,
-                       prior_dim=0), "Speech features: MFCC (chosen)."
+                       prior_dim=0, prior_sha256=""), "Speech features: MFCC (chosen)."
     try:
         encoder = load_encoder(EncoderConfig(folder=config.encoder_folder))
     except EncoderError as exc:
         log.warning("speech encoder unavailable: %s", exc)
-        return (replace(config, kind="mfcc", encoder_folder="", encoder_sha256="", encoder_dim=0, prior_dim=0),
+        return (replace(config, kind="mfcc", encoder_folder="", encoder_sha256="", encoder_dim=0, prior_dim=0,
+                        prior_sha256=""),
                 f"Speech encoder unavailable, using MFCC features instead: {exc}")
     prior = prior_for(encoder.sha256, encoder.dim) if config.prior else None
     resolved = replace(config, encoder_sha256=encoder.sha256, encoder_dim=encoder.dim,
-                       prior_dim=prior.out_dim if prior else 0)
+                       prior_dim=prior.out_dim if prior else 0, prior_sha256=prior.sha256 if prior else "")
     note = f"Speech features: {encoder.name}" + (" with the multi-speaker lip prior." if prior else ".")
     return resolved, note
 
@@ -131,7 +132,8 @@ def speech_steps(samples: np.ndarray, config: AudioFeatureConfig,
     parts = [z]
     if config.prior_dim:
         prior = prior_for(encoder.sha256, encoder.dim)
-        if prior is None or prior.out_dim != config.prior_dim:
+        if prior is None or prior.out_dim != config.prior_dim or (
+                config.prior_sha256 and prior.sha256 != config.prior_sha256):
             raise EncoderError("The multi-speaker lip prior this audio model was trained with is missing "
                                "or changed (resources/speech_prior). Reinstall the app or train the audio "
                                "model again.")
