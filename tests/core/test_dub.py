@@ -219,7 +219,14 @@ def test_a_renderer_trained_on_an_older_face_fit_is_not_used(trained_project, tm
     project = copy_project(trained_project, tmp_path / "p")
     assert has_trained_renderer(project)
     project.set_stage("fitting", "done", settings={"refit": True}, inputs=("tracking",))
-    assert not has_trained_renderer(project)  # dub falls back to the draft until retrained
+    assert not has_trained_renderer(project)
+    # A dub made now uses the draft, though the older renderer's checkpoints are still there.
+    audio, _ = _speech(project.source_video, tmp_path, 0.4)
+    out = tmp_path / "after_refit.mp4"
+    result = run_job(dub_job(project, audio, out, DubConfig()))
+    assert result.mode == "draft" and result.frames == probe(out).frame_count == 10
+    with av.open(str(out)) as container:
+        assert container.metadata.get("synthetic_renderer") == "draft"
 
 
 def test_cancelling_a_long_dub_stops_it_and_leaves_no_file(trained_project, speech_wav, tmp_path):
