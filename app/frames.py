@@ -111,6 +111,10 @@ class DubPreview:
         self.tracking = load_tracking(project)
 
     def frame(self, j: int) -> np.ndarray:
+        return self.frame_pair(j).dubbed
+
+    def frame_pair(self, j: int) -> "FramePair":
+        """Frame j of the dub beside the original frame it was made from, and the mouth's box."""
         from core.tracking.crop import paste_back
 
         if not 0 <= j < self.n_frames:
@@ -118,9 +122,37 @@ class DubPreview:
         target = int(self.indices[j])
         frame = self.reader.read(target)
         if not self.tracking.has_face[target]:
-            return frame
+            return FramePair(frame, frame, None)
+        box = mouth_box(self.tracking.landmarks[target])
         patch = next(iter(self.synth.frames(self.indices[j:j + 1], self.expressions[j:j + 1])), None)
         if patch is None:
-            return frame
+            return FramePair(frame, frame, box)
         crop, alpha = patch
-        return paste_back(frame, crop, alpha, self.tracking.boxes[target])
+        return FramePair(frame, paste_back(frame, crop, alpha, self.tracking.boxes[target]), box)
+
+
+# mediapipe mesh: lip corners, the outer lips' top and bottom, the chin's top
+MOUTH_POINTS = np.array([61, 291, 0, 17, 13, 14, 40, 270, 91, 321])
+
+
+def mouth_box(landmarks: np.ndarray) -> tuple[float, float, float, float] | None:
+    """(x0, y0, x1, y1) full-frame pixels around the lips of one frame's landmarks (P, 3), or None."""
+    points = landmarks[MOUTH_POINTS, :2]
+    if not np.isfinite(points).all():
+        return None
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    return float(x0), float(y0), float(x1), float(y1)
+
+
+class FramePair:
+    """One preview frame: ``source`` (the original frame), ``dubbed``, ``mouth`` box or None; uint8
+    (H, W, 3) images of the same size."""
+
+    __slots__ = ("source", "dubbed", "mouth")
+
+    def __init__(self, source: np.ndarray, dubbed: np.ndarray, mouth) -> None:
+        self.source, self.dubbed, self.mouth = source, dubbed, mouth
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.source.nbytes + self.dubbed.nbytes)

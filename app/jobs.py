@@ -30,8 +30,10 @@ def prepare(project):
 def train_audio(project):
     """Job: train the audio-to-expression model on the video's own speech."""
     from core.audio2exp import AudioTrainConfig, train_audio_job
+    from core.history import record_history
 
-    return train_audio_job(project, AudioTrainConfig())
+    return record_history(project, "audio_model", train_audio_job(project, AudioTrainConfig()),
+                          continues=False)
 
 
 def train_renderer(project, minutes: float | None = None, steps: int | None = None):
@@ -40,13 +42,14 @@ def train_renderer(project, minutes: float | None = None, steps: int | None = No
     The renderer's budgets count the whole training of the project (a resumed run finishes the same
     budget), so the time already spent on the current face capture is added here.
     """
+    from core.history import record_history
     from core.renderer import RendererTrainConfig, train_renderer_job
 
     done_minutes, done_steps = renderer_trained_so_far(project)
     config = RendererTrainConfig.for_device(
         "auto", minutes=None if minutes is None else done_minutes + minutes,
         steps=None if steps is None else done_steps + steps)
-    return train_renderer_job(project, config)
+    return record_history(project, "renderer", train_renderer_job(project, config))
 
 
 def renderer_trained_so_far(project) -> tuple[float, int]:

@@ -137,14 +137,18 @@ def build_job(spec: JobSpec, project=None) -> Job:
         config = AudioTrainConfig(**({"model": spec.model} if spec.model else {}),
                                   **({"epochs": spec.epochs} if spec.epochs else {}),
                                   features=AudioFeatureConfig(kind=spec.features))
-        return train_audio_job(project, config)
+        from core.history import record_history
+
+        return record_history(project, "audio_model", train_audio_job(project, config), continues=False)
     if kind == "train-renderer":
         from core.renderer import RendererTrainConfig, train_renderer_job
 
         config = RendererTrainConfig.for_device(spec.renderer_profile, minutes=spec.minutes, steps=spec.steps)
         if spec.checkpoint_minutes is not None:
             config = dataclasses.replace(config, checkpoint_every_s=spec.checkpoint_minutes * 60.0)
-        return train_renderer_job(project, config)
+        from core.history import record_history
+
+        return record_history(project, "renderer", train_renderer_job(project, config))  # curves kept
     if kind == "dub":
         from core.dub import DubConfig, dub_job, dub_text_job
 

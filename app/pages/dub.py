@@ -12,11 +12,12 @@ import numpy as np
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QSplitter, QVBoxLayout, QWidget)
 
 from app import audio_io, jobs
 from app.dialogs import show_error
 from app.session import Session
+from app.widgets.compare_view import ComparePreview
 from app.widgets.frame_viewer import FrameViewer
 from app.widgets.level_meter import LevelMeter
 from app.widgets.progress_panel import ProgressPanel
@@ -32,6 +33,44 @@ AUDIO_FILTER = ("Audio (*.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus *.wma *.aiff
 EXPORT_JOB = "export"
 SPEAK_JOB = "speak"
 TRIM_TOLERANCE_S = 0.01  # a trim closer than this to the ends counts as untrimmed
+PREVIEW_CACHE_BYTES = 600 * 1024 * 1024
+LEFT_COLUMN_SHARE = 0.36  # of the page's width; the preview gets the rest
+
+
+def _frame_pair(preview, frame: int):
+    """The preview's FramePair for ``frame`` (a preview without originals shows its frame alone)."""
+    if hasattr(preview, "frame_pair"):
+        return preview.frame_pair(frame)
+    from app.frames import FramePair
+
+    image = preview.frame(frame)
+    return FramePair(image, image, None)
+
+
+class FrameCache:
+    """Rendered preview frames by key, the oldest dropped beyond ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.items, self.bytes = limit, {}, 0
+
+    def get(self, key):
+        pair = self.items.pop(key, None)
+        if pair is not None:
+            self.items[key] = pair  # most recently used last
+        return pair
+
+    def put(self, key, pair) -> None:
+        if key in self.items:
+            return
+        self.items[key] = pair
+        self.bytes += pair.nbytes
+        while self.bytes > self.limit and len(self.items) > 1:
+            old = self.items.pop(next(iter(self.items)))
+            self.bytes -= old.nbytes
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.bytes = 0
 
 
 def ask_save_path(parent, suggested: Path) -> Path | None:
@@ -63,6 +102,7 @@ class DubPage(QWidget):
         self.devices: list[audio_io.InputDevice] = []
         self._play_start = (0.0, 0)  # (monotonic time, frame) when playback started
         self._models_version = 0  # bumped when training changed the models the preview uses
+        self.frame_cache = FrameCache(PREVIEW_CACHE_BYTES)  # frames rendered once play again at once
 
         self.setAcceptDrops(True)
         self.builder = LatestOnly(self)  # builds DubPreview objects (loads models: slow)
@@ -103,24 +143,22 @@ class DubPage(QWidget):
         file_and_mic.addLayout(record_row)
         file_and_mic.addWidget(self.level)
         file_and_mic.addWidget(self.record_label)
-        file_and_mic.addStretch(1)
         self.script = ScriptEditor()
         self.script.speak_requested.connect(self.speak)
         self.script.cancel_requested.connect(lambda: session.runner.cancel(SPEAK_JOB))
-        source_row = QHBoxLayout()
-        source_row.addLayout(file_and_mic)
-        source_row.addSpacing(16)
-        source_row.addWidget(self.script, 1)  # the script gets all the width the other sources leave
         self.waveform = Waveform()
         self.waveform.trim_changed.connect(self._on_trim)
         audio_box = QGroupBox("Audio the person will speak")
         audio_layout = QVBoxLayout(audio_box)
-        audio_layout.addLayout(source_row)
+        audio_layout.addLayout(file_and_mic)
+        audio_layout.addWidget(self.script)
         audio_layout.addWidget(self.audio_label)
         audio_layout.addWidget(self.waveform)
+        self.audio_label.setWordWrap(True)
 
         # preview
-        self.viewer = FrameViewer("Load audio to preview the dubbed video.")
+        self.compare_view = ComparePreview("Load audio to preview the dubbed video.")
+        self.viewer = FrameViewer(view=self.compare_view)
         self.viewer.frame_changed.connect(self._on_scrub)
         self.draft_check = QCheckBox("Draft quality")
         self.draft_check.setObjectName("draftCheck")
@@ -130,16 +168,35 @@ class DubPage(QWidget):
         self.play_button = QPushButton("Play")
         self.play_button.setToolTip("Play the preview with sound (Space)")
         self.play_button.clicked.connect(self.toggle_play)
+        self.compare_check = QCheckBox("Before / after")
+        self.compare_check.setObjectName("compareCheck")
+        self.compare_check.setToolTip("Split the picture: the original frame left of the divider, the dubbed "
+                                      "one right of it. Drag the divider to move it.")
+        self.compare_check.toggled.connect(self.compare_view.set_compare)
+        self.original_button = QPushButton("Hold: original")
+        self.original_button.setObjectName("holdOriginal")
+        self.original_button.setToolTip("Shows the original frame while held (or hold B over the picture)")
+        self.original_button.pressed.connect(lambda: self.compare_view.hold_original(True))
+        self.original_button.released.connect(lambda: self.compare_view.hold_original(False))
+        self.zoom_check = QCheckBox("Zoom on mouth")
+        self.zoom_check.setObjectName("zoomCheck")
+        self.zoom_check.setToolTip("Show only the mouth region, enlarged with its pixels kept sharp")
+        self.zoom_check.toggled.connect(self.compare_view.set_zoom)
         self.preview_label = QLabel("")
+        self.preview_label.setObjectName("previewLabel")
         self.preview_label.setWordWrap(True)
         play_row = QHBoxLayout()
         play_row.addWidget(self.play_button)
-        play_row.addWidget(self.preview_label, 1)
+        play_row.addWidget(self.compare_check)
+        play_row.addWidget(self.original_button)
+        play_row.addWidget(self.zoom_check)
+        play_row.addStretch(1)
         play_row.addWidget(self.draft_check)
         preview_box = QGroupBox("Preview")
         preview_layout = QVBoxLayout(preview_box)
         preview_layout.addWidget(self.viewer, 1)
         preview_layout.addLayout(play_row)
+        preview_layout.addWidget(self.preview_label)
         self.play_timer = QTimer(self)
         self.play_timer.timeout.connect(self._play_tick)
         self.level_timer = QTimer(self)
@@ -158,25 +215,40 @@ class DubPage(QWidget):
         self.reveal_button.setEnabled(False)
         self.reveal_button.clicked.connect(lambda: self.last_export and reveal(self.last_export))
         export_box = QGroupBox("Export")
-        export_layout = QHBoxLayout(export_box)
-        export_layout.setContentsMargins(9, 4, 9, 4)
-        export_layout.addWidget(self.export_button)
-        export_layout.addWidget(self.export_progress, 1)
-        export_layout.addWidget(self.reveal_button)
+        export_layout = QVBoxLayout(export_box)
+        export_buttons = QHBoxLayout()
+        export_buttons.addWidget(self.export_button)
         self.queue_button = QPushButton("Add to queue")
         self.queue_button.setToolTip("Export this audio later, after the exports already queued; the "
                                      "queue runs in the background and is kept in the project")
         self.queue_button.clicked.connect(self.add_to_queue)
-        export_layout.addWidget(self.queue_button)
+        export_buttons.addWidget(self.queue_button)
+        export_buttons.addStretch(1)
+        export_buttons.addWidget(self.reveal_button)
+        export_layout.addLayout(export_buttons)
+        export_layout.addWidget(self.export_progress)
         self.export_queue = ExportQueuePanel(session)
+
+        # The preview gets the larger share: audio, export and the queue in a column at the left.
+        left = QWidget()
+        self.left_column = QVBoxLayout(left)
+        self.left_column.setContentsMargins(0, 0, 0, 0)
+        self.left_column.addWidget(audio_box)
+        self.left_column.addWidget(export_box)
+        self.left_column.addWidget(self.export_queue, 1)
+        self.splitter = QSplitter()
+        self.splitter.setObjectName("dubSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(preview_box)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self._split_set = False
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 16, 24, 16)
         layout.addWidget(title)
-        layout.addWidget(audio_box)
-        layout.addWidget(preview_box, 1)
-        layout.addWidget(export_box)
-        layout.addWidget(self.export_queue)
+        layout.addWidget(self.splitter, 1)
 
         runner = session.runner
         runner.progress.connect(self._on_progress)
@@ -211,6 +283,10 @@ class DubPage(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
+        if not self._split_set and self.width() > 0:
+            self._split_set = True
+            left = max(int(self.width() * LEFT_COLUMN_SHARE), self.splitter.widget(0).minimumSizeHint().width())
+            self.splitter.setSizes([left, max(self.width() - left, 1)])
         if not self.recorder.recording:
             self.refresh_devices()  # a microphone may have been plugged in meanwhile
         self.refresh_voices()  # likewise a voice put in the voices folder
@@ -367,6 +443,7 @@ class DubPage(QWidget):
             return  # the region re-emits on repaints; nothing changed
         self.stop_playing()
         self.preview, self.preview_key = None, key
+        self.frame_cache.clear()
         self.renders.clear()
         self.preview_label.setText("Preparing the preview (loading the models)...")
         try:
@@ -406,12 +483,20 @@ class DubPage(QWidget):
 
     def _request_frame(self, frame: int) -> None:
         preview = self.preview
-        self.renders.request((self.preview_key, frame), lambda: preview.frame(frame))
+        cached = self.frame_cache.get((self.preview_key, frame))
+        if cached is not None:
+            self._show_pair(cached)
+            return
+        self.renders.request((self.preview_key, frame), lambda: _frame_pair(preview, frame))
 
-    def _on_frame(self, key, image) -> None:
+    def _on_frame(self, key, pair) -> None:
         preview_key, frame = key
         if preview_key == self.preview_key:
-            self.viewer.show_image(image)
+            self.frame_cache.put(key, pair)
+            self._show_pair(pair)  # while playing, the newest frame made (slower renders skip frames)
+
+    def _show_pair(self, pair) -> None:
+        self.compare_view.set_images(pair.dubbed, pair.source, pair.mouth)
 
     def _on_frame_failed(self, key, exc) -> None:
         self.stop_playing()

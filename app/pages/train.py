@@ -20,12 +20,24 @@ from app.session import Session
 from app.widgets.image_view import ImageView
 from app.widgets.loss_plot import LossPlot
 from app.widgets.progress_panel import ProgressPanel
+from core.history import TrainingHistory
 
 log = logging.getLogger(__name__)
 
 AUDIO, RENDERER = "train_audio", "train_renderer"
 STAGE_OF = {AUDIO: "audio_model", RENDERER: "renderer"}
 TITLE_OF = {AUDIO: "Audio model", RENDERER: "Neural renderer"}
+
+
+def _evaluation_text(evaluation: dict | None) -> str:
+    """The figures of one held-out evaluation, in words."""
+    if not evaluation:
+        return ""
+    names = {"val_l1_255": ("held-out error", "{:.2f}/255"), "val_psnr": ("PSNR", "{:.1f} dB"),
+             "val_mouth_nmse": ("held-out mouth error", "{:.3f}")}
+    parts = [f"{names.get(k, (k, ''))[0]} {names.get(k, ('', '{:.4g}'))[1].format(v)}"
+             for k, v in evaluation["figures"].items()]
+    return f"At step {evaluation['step']:.0f}: " + ", ".join(parts)
 
 
 def _figures(name: str, metrics: dict) -> str:
@@ -58,13 +70,15 @@ class TrainingPanel:
     start: QPushButton
     progress: ProgressPanel
     plot: LossPlot
+    evaluation: QLabel
 
 
 class TrainPage(QWidget):
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
         self.session = session
-        self.step_counter: dict[str, int] = {}
+        self.histories: dict[str, TrainingHistory] = {}  # what the plots show, as stored in the project
+        self._shown_root = None
 
         title = QLabel("Training")
         title.setObjectName("pageTitle")
@@ -84,10 +98,12 @@ class TrainPage(QWidget):
         self.budget.valueChanged.connect(lambda v: session.settings.update_preferences(renderer_minutes=v))
 
         self.panels = {AUDIO: self._panel(AUDIO), RENDERER: self._panel(RENDERER, self.budget)}
-        self.preview = ImageView("Held-out frames appear here during renderer training:\n"
-                                 "the 3D render, the generated face and the real frame.")
+        self.preview = ImageView("Held-out frames appear here during renderer training: the 3D "
+                                 "render, the generated face and the real frame.")
         self.preview.setObjectName("trainingPreview")
         self.preview_caption = QLabel("")
+        self.preview_caption.setObjectName("previewCaption")
+        self.preview_caption.setWordWrap(True)
         self.preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
         grid = QGridLayout()
@@ -95,10 +111,12 @@ class TrainPage(QWidget):
         grid.addWidget(self.panels[RENDERER].box, 0, 1)
         grid.addWidget(self.panels[AUDIO].plot, 1, 0)
         grid.addWidget(self.panels[RENDERER].plot, 1, 1)
+        grid.addWidget(self.panels[AUDIO].evaluation, 2, 0)
+        grid.addWidget(self.panels[RENDERER].evaluation, 2, 1)
         preview_box = QVBoxLayout()
         preview_box.addWidget(self.preview, 1)
         preview_box.addWidget(self.preview_caption)
-        grid.addLayout(preview_box, 0, 2, 2, 1)
+        grid.addLayout(preview_box, 0, 2, 3, 1)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 3)
         grid.setColumnStretch(2, 2)
@@ -120,6 +138,7 @@ class TrainPage(QWidget):
         runner.paused.connect(self._on_paused)
         runner.busy_changed.connect(lambda _: self.refresh())
         session.project_changed.connect(lambda _: self.refresh())
+        session.project_changed.connect(lambda _: self.show_history())
         session.stages_changed.connect(self.refresh)
         self.refresh()
 
@@ -156,7 +175,35 @@ class TrainPage(QWidget):
         layout.addWidget(progress)
         plot = LossPlot(f"{TITLE_OF[name]} losses (log scale)", skip=("val_psnr",))
         plot.setObjectName(f"{name}_plot")
-        return TrainingPanel(box, status, start, progress, plot)
+        evaluation = QLabel("")
+        evaluation.setObjectName(f"{name}_evaluation")
+        evaluation.setWordWrap(True)
+        return TrainingPanel(box, status, start, progress, plot, evaluation)
+
+    # ---- history ----------------------------------------------------------------------------------
+    def show_history(self) -> None:
+        """Draw the curves, last evaluation and last preview stored in the project."""
+        project = self.session.project
+        self.histories = {}
+        self.preview.clear_image(self.preview.placeholder)
+        self.preview_caption.setText("")
+        for name, panel in self.panels.items():
+            panel.plot.clear_points()
+            panel.evaluation.setText("")
+            if project is None:
+                continue
+            history = TrainingHistory.load(project, STAGE_OF[name])
+            self.histories[name] = history
+            for x, figures in history.replay():
+                panel.plot.add_point(x, figures)
+            panel.evaluation.setText(_evaluation_text(history.evaluations[-1] if history.evaluations else None))
+            if history.preview is not None:
+                self._show_preview(history.preview, history.preview_step)
+
+    def _show_preview(self, image, step) -> None:
+        self.preview.set_image(image)
+        self.preview_caption.setText("Held-out frames (never trained on): 3D render | generated | real"
+                                     + (f" (step {step:.0f})" if step is not None else ""))
 
     # ---- state -------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -225,8 +272,12 @@ class TrainPage(QWidget):
         if project is None or self.session.runner.is_running():
             return
         panel = self.panels[name]
-        panel.plot.clear_points()
-        self.step_counter[name] = 0
+        history = self.histories.get(name) or TrainingHistory.load(project, STAGE_OF[name])
+        history.start_run(continues=(name == RENDERER))  # as jobs.train_* records it in the project
+        self.histories[name] = history
+        if name == AUDIO:
+            panel.plot.clear_points()
+            panel.evaluation.setText("")
         if name == AUDIO:
             factory = lambda: jobs.train_audio(project)  # noqa: E731
         else:
@@ -250,14 +301,20 @@ class TrainPage(QWidget):
             return
         handle = self.session.runner.jobs.get(name)
         panel.progress.show_progress(record, handle.elapsed_s if handle else 0.0)
-        if record.losses:
-            self.step_counter[name] = self.step_counter.get(name, 0) + 1
-            step = record.step if record.step is not None else self.step_counter[name]
-            panel.plot.add_point(step, record.losses)
+        history = self.histories.setdefault(name, TrainingHistory(STAGE_OF[name]))
+        before = len(history.points), len(history.evaluations)
+        added = history.add(record)
+        if added is not None:
+            if len(history.points) < before[0] or len(history.evaluations) < before[1]:
+                panel.plot.clear_points()  # resumed before the last stored points: redraw
+                for x, figures in history.replay():
+                    panel.plot.add_point(x, figures)
+            else:
+                panel.plot.add_point(*added)
+            if history.evaluations:
+                panel.evaluation.setText(_evaluation_text(history.evaluations[-1]))
         if record.preview is not None:
-            self.preview.set_image(record.preview)
-            self.preview_caption.setText("Held-out frames (never trained on): 3D render | generated | real"
-                                         + (f" (step {record.step})" if record.step is not None else ""))
+            self._show_preview(record.preview, added[0] if added else record.step)
 
     def _on_result(self, name: str, result) -> None:
         panel = self.panels.get(name)

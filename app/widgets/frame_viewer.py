@@ -17,11 +17,12 @@ class FrameViewer(QWidget):
 
     frame_changed = Signal(int)
 
-    def __init__(self, placeholder: str = "", parent=None) -> None:
+    def __init__(self, placeholder: str = "", parent=None, view: QWidget | None = None) -> None:
+        """view: the picture widget (set_image, clear_image, array); an ImageView by default."""
         super().__init__(parent)
         self.fps = 25.0
         self._count = 0  # not slider.isEnabled(): that is False while the whole page is disabled
-        self.view = ImageView(placeholder)
+        self.view = view if view is not None else ImageView(placeholder)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("scrubber")
         self.slider.setRange(0, 0)

@@ -23,6 +23,8 @@ class ImageView(QLabel):
 
     def __init__(self, placeholder: str = "", parent=None) -> None:
         super().__init__(placeholder, parent)
+        self.placeholder = placeholder
+        self.setWordWrap(True)  # the placeholder wraps instead of being cut at both edges
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(QSize(160, 160))
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)

@@ -189,3 +189,16 @@ def error_boxes(widget):
     import app.dialogs
 
     return [b for b in widget.window().findChildren(QMessageBox, app.dialogs.ERROR_BOX_NAME) if b.isVisible()]
+
+
+class FakeComparePreview(FakePreview):
+    """A preview whose 'dubbed' frame is the original inverted, with a fixed mouth box, so a test can
+    tell which of the two the page shows where."""
+
+    MOUTH = (200.0, 300.0, 320.0, 360.0)
+
+    def frame_pair(self, j: int):
+        from app.frames import FramePair
+
+        source = self.frame(j)
+        return FramePair(source, 255 - source, self.MOUTH)
