@@ -70,6 +70,13 @@ def export(project, audio_path: Path, out_path: Path, draft: bool = False):
     return dub_job(project, audio_path, out_path, DubConfig(draft=draft))
 
 
+def evaluate(project):
+    """Job: measure the trained models on the held-out tail (core.evaluate); writes evaluation/."""
+    from core.evaluate import EvaluateConfig, evaluate_job
+
+    return evaluate_job(project, EvaluateConfig())
+
+
 def load_audio(path: Path) -> np.ndarray:
     """float32 (n,) mono in [-1, 1] at DUB_AUDIO_RATE, from any common audio or video format."""
     from core.media import load_audio as _load

@@ -1,4 +1,4 @@
-"""The main window: four pages (Start, Prepare, Train, Dub), menus, shortcuts, and safe closing."""
+"""The main window: five pages (Start, Prepare, Train, Dub, Quality), menus, shortcuts, and safe closing."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from app.actions import new_action
 from app.first_run import add_first_run_notes
 from app.pages.dub import DubPage
 from app.pages.prepare import PreparePage
+from app.pages.quality import QualityPage
 from app.pages.start import StartPage
 from app.pages.train import TrainPage
 from app.resources import resource_path, style_sheet
@@ -25,7 +26,7 @@ from core import APP_NAME, __version__
 
 log = logging.getLogger(__name__)
 
-START, PREPARE, TRAIN, DUB = range(4)
+START, PREPARE, TRAIN, DUB, QUALITY = range(5)
 CLOSE_WAIT_MS = 60000  # a training step or a frame encode finishes well within this
 
 
@@ -51,11 +52,13 @@ class MainWindow(QMainWindow):
         self.prepare_page = PreparePage(self.session)
         self.train_page = TrainPage(self.session)
         self.dub_page = DubPage(self.session)
+        self.quality_page = QualityPage(self.session)
         self.pages = QTabWidget()
         self.pages.setObjectName("pages")
         self.pages.setDocumentMode(True)
         for page, title in ((self.start_page, "1  Start"), (self.prepare_page, "2  Prepare"),
-                            (self.train_page, "3  Train"), (self.dub_page, "4  Dub")):
+                            (self.train_page, "3  Train"), (self.dub_page, "4  Dub"),
+                            (self.quality_page, "5  Quality")):
             self.pages.addTab(page, title)
         self.missing_video_bar = MissingVideoBar()
         self.missing_video_bar.locate_requested.connect(self.locate_video)
@@ -95,6 +98,7 @@ class MainWindow(QMainWindow):
             "page_prepare": lambda: self._go(PREPARE),
             "page_train": lambda: self._go(TRAIN),
             "page_dub": lambda: self._go(DUB),
+            "page_quality": lambda: self._go(QUALITY),
             "cancel_job": self.session.runner.cancel_all,
             "about": lambda: dialogs.show_about(self),
         }
@@ -120,7 +124,7 @@ class MainWindow(QMainWindow):
         for action_id in ("play_pause", "previous_frame", "next_frame"):
             view.addAction(a[action_id])
         go = self.menuBar().addMenu("&Go")
-        for action_id in ("page_start", "page_prepare", "page_train", "page_dub"):
+        for action_id in ("page_start", "page_prepare", "page_train", "page_dub", "page_quality"):
             go.addAction(a[action_id])
         work = self.menuBar().addMenu("&Work")
         work.addAction(a["cancel_job"])
@@ -156,7 +160,7 @@ class MainWindow(QMainWindow):
 
     # ---- state ---------------------------------------------------------------------------------------
     def _on_project(self, project) -> None:
-        for index in (PREPARE, TRAIN, DUB):
+        for index in (PREPARE, TRAIN, DUB, QUALITY):
             self.pages.setTabEnabled(index, project is not None)
         self.project_label.setText(f"Project: {project.name}  ({project.root})" if project else
                                    "No project open")
@@ -221,6 +225,7 @@ class MainWindow(QMainWindow):
                 return
             runner.cancel_all()
         self.dub_page.shutdown()
+        self.quality_page.shutdown()
         self.prepare_page.stop_playing()
         self.statusBar().showMessage("Stopping...")
         if not runner.wait(CLOSE_WAIT_MS):

@@ -3,13 +3,14 @@ the output is compared with the real frames, beside a no-lip-sync baseline."""
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from core.atomic import write_json, write_text
+from core.atomic import save_npz, write_json, write_text
 from core.dub import FEATURE_RATE, OUTPUT_AUDIO_RATE, DubConfig, write_synthesized
 from core.holdout import holdout_start
 from core.jobs import Job, ProgressClock, within
@@ -23,6 +24,7 @@ from core.tracking.store import CHIN_BOTTOM, FOREHEAD_TOP, LOWER_INNER_LIP, UPPE
 log = logging.getLogger(__name__)
 
 EVAL_DIR = "evaluation"
+OPENING_FILE = "mouth_opening.npz"  # frames, real, neural, draft: mouth opening over the held-out tail
 # mediapipe indices of the outer and inner lip contours
 LIP_POINTS = np.array(sorted({61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267,
                               269, 270, 409, 78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80,
@@ -172,6 +174,7 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
         modes.append("draft")
     figures: dict[str, dict[str, float]] = {}
     files: dict[str, str] = {}
+    openings = {"real": np.array([_opening(tracking.landmarks[int(i)]) for i in indices], np.float32)}
     span_each = 0.9 / (len(modes) + 1)
     for k, mode in enumerate(modes):
         synth = make_synthesizer(project, draft=(mode == "draft"), device=config.device)
@@ -189,6 +192,7 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
                 synthetic_metadata(mode, "held-out audio"), DubConfig(device=config.device),
                 on_frame=on_frame), (k * span_each, (k + 1) * span_each))
         figures[mode] = scorer.summary()
+        openings[mode] = np.array(scorer.opening, np.float32)
         files[f"generated ({mode})"] = str(out)
         files[f"real | generated ({mode})"] = str(side_path)
 
@@ -215,6 +219,9 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
                                          "baseline": "the same person's real frames from the segment "
                                                      f"before ({baseline_start}..{baseline_start + length - 1})"})
     write_text(folder / "report.txt", result.describe() + "\n")
-    project.manifest.setdefault("reports", {})["evaluation"] = {"figures": figures, "segment": [start, start + length]}
+    save_npz(folder / OPENING_FILE, frames=indices, **openings)  # per frame, NaN where no face found
+    project.manifest.setdefault("reports", {})["evaluation"] = {
+        "figures": figures, "segment": [start, start + length], "measured_at": _dt.datetime.now(
+            _dt.timezone.utc).isoformat(timespec="seconds")}  # later training makes these out of date
     project.save()
     return result

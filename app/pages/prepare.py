@@ -13,6 +13,7 @@ from app.dialogs import show_error
 from app.frames import OVERLAY_LABELS, OVERLAYS
 from app.session import Session
 from app.widgets.frame_viewer import FrameViewer
+from app.widgets.readiness_plot import ReadinessPlots
 from app.widgets.progress_panel import ProgressPanel
 from app.workers import LatestOnly
 
@@ -73,7 +74,13 @@ class PreparePage(QWidget):
         report_title = QLabel("Is this clip good training material?")
         report_title.setObjectName("sectionTitle")
         report_layout.addWidget(report_title)
-        report_layout.addWidget(self.report, 1)
+        report_layout.addWidget(self.report, 2)
+        self.readiness_plots = ReadinessPlots()
+        self.readiness_plots.setObjectName("readinessPlots")
+        self.readiness_plots.setToolTip("Click a plot to show that frame; shaded: no face found")
+        self.readiness_plots.frame_clicked.connect(self.viewer.set_frame)
+        self.viewer.frame_changed.connect(self.readiness_plots.set_cursor)
+        report_layout.addWidget(self.readiness_plots, 3)
         splitter = QSplitter()
         splitter.addWidget(viewer_box)
         splitter.addWidget(report_box)
@@ -102,6 +109,7 @@ class PreparePage(QWidget):
         self.stop_playing()
         self.frames = None
         self.show_report(self._stored_report(project) if project else "")
+        self.readiness_plots.clear()
         if project is None:
             return
         try:
@@ -115,6 +123,7 @@ class PreparePage(QWidget):
             return
         self.start_button.setText("Capture face again")
         self.viewer.set_frame_count(self.frames.n_frames, project.source_info.get("fps"))
+        self._plot_readiness(project)
         self._update_toggles()
         self.refresh_image()
 
@@ -133,6 +142,20 @@ class PreparePage(QWidget):
         if advice:
             parts.append("<ul>" + "".join(advice) + "</ul>")
         self.report.setHtml("".join(parts))
+
+    def _plot_readiness(self, project) -> None:
+        """Head pose and mouth opening over time (the pose once the 3D model is fitted)."""
+        tracking = self.frames.tracking
+        euler = None
+        if project.is_current("fitting"):
+            try:
+                from core.fitting import load_face_params
+
+                euler = load_face_params(project).euler_deg
+            except Exception as exc:  # noqa: BLE001 (an older fit: the mouth plot alone)
+                log.info("no head pose to plot: %s", exc)
+        self.readiness_plots.set_data(tracking.fps, tracking.has_face, tracking.mouth_opening(), euler)
+        self.readiness_plots.set_cursor(self.viewer.frame)
 
     @staticmethod
     def _stored_report(project) -> str:

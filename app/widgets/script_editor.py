@@ -34,8 +34,8 @@ class ScriptEditor(QWidget):
         super().__init__(parent)
         self.text = QPlainTextEdit()
         self.text.setObjectName("scriptText")
-        self.text.setPlaceholderText("Or type what the person should say, then press Speak. Edit the "
-                                     "text and speak again until it sounds right.")
+        self.text.setPlaceholderText("Or type what the person should say, then press Speak.")
+        self.text.setToolTip("Edit the text and speak again until it sounds right")
         self.text.setTabChangesFocus(True)
         line = self.text.fontMetrics().lineSpacing()
         self.text.setFixedHeight(3 * line + 14)  # three lines: the rest scrolls

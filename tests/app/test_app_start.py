@@ -46,7 +46,7 @@ def test_new_project_needs_consent_and_stores_it(window, qtbot, tmp_path, short_
     assert "face and voice" in manifest["consent"]["text"]
     assert window.session.project.root == (tmp_path / "face5").resolve()
     assert window.pages.currentIndex() == PREPARE
-    assert all(window.pages.isTabEnabled(i) for i in range(4))
+    assert all(window.pages.isTabEnabled(i) for i in range(5))
     assert window.settings.recent_projects()[0] == (tmp_path / "face5").resolve()
     assert page.recent.count() == 1
 

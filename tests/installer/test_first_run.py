@@ -64,7 +64,7 @@ def test_missing_weights_show_a_dismissible_note_and_the_app_carries_on(torch_ho
     assert QApplication.activeModalWidget() is None           # a note, not a blocking dialog
     # The pages stay usable under the banner.
     assert win.centralWidget().isAncestorOf(win.pages) and win.pages.isVisible()
-    assert win.pages.count() == 4
+    assert win.pages.count() == 5
 
     with qtbot.waitSignal(banner.dismissed, timeout=2000):
         banner.close_button.click()
