@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+                               QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
 from app import audio_io, jobs
 from app.dialogs import show_error
@@ -144,6 +144,7 @@ class DubPage(QWidget):
         file_and_mic.addWidget(self.level)
         file_and_mic.addWidget(self.record_label)
         self.script = ScriptEditor()
+        self.script.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)  # no gaps
         self.script.speak_requested.connect(self.speak)
         self.script.cancel_requested.connect(lambda: session.runner.cancel(SPEAK_JOB))
         self.waveform = Waveform()

@@ -39,12 +39,13 @@ ROWS = {
     "mouth_landmark_px": ("Lip landmark error, px (lower is better)", "{:.2f}", "not reported"),
     "mouth_opening_corr": ("Mouth opening correlation with the real", "{:.3f}", "not reported"),
 }
-COLUMN_TITLES = {"neural": "Neural renderer", "draft": "Draft", "baseline": "Baseline (no lip sync)"}
+COLUMN_TITLES = {"neural": "Neural\nrenderer", "draft": "Draft", "baseline": "Baseline\n(no lip sync)"}
+VIDEO_TITLES = {"neural": "Neural renderer", "draft": "Draft"}
 COLUMN_TIPS = {"baseline": "The same person's real frames from the segment before the held-out one: what "
                            "a result with no lip sync at all scores",
                "draft": "The draft moves the real held-out frame's own mouth, so it starts from the truth; "
                         "its figures are optimistic beside the neural renderer's"}
-CURVE_COLORS = {"real": "#e8e8e8", "neural": "#4e9af1", "draft": "#f1884e"}
+CURVE_COLORS = {"real": "#303030", "neural": "#4e9af1", "draft": "#f1884e"}
 STAGES = {"renderer": "neural renderer", "audio_model": "audio model"}
 
 
@@ -110,6 +111,7 @@ class QualityPage(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "frame")
         self.plot.setLabel("left", "lip gap / face height")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.addLegend(offset=(-10, 10))
         self.plot.setMinimumHeight(200)
         figures = QWidget()
@@ -190,7 +192,7 @@ class QualityPage(QWidget):
         self.table.clear()
         self.table.setRowCount(len(keys))
         self.table.setColumnCount(len(columns) + (1 if columns else 0))
-        headers = [COLUMN_TITLES.get(c, c) for c in columns] + (["Paper (Wen et al.)"] if columns else [])
+        headers = [COLUMN_TITLES.get(c, c) for c in columns] + (["Paper\n(Wen et al.)"] if columns else [])
         self.table.setHorizontalHeaderLabels(headers)
         for i, c in enumerate(columns):
             if c in COLUMN_TIPS:
@@ -208,7 +210,8 @@ class QualityPage(QWidget):
             paper.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(r, len(columns), paper)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
 
     def _fill_plot(self) -> None:
@@ -230,7 +233,7 @@ class QualityPage(QWidget):
         if project is not None and self.evaluation:
             for mode in ("neural", "draft"):
                 if project.path(EVAL_DIR, f"side_by_side_{mode}.mp4").exists():
-                    self.mode_combo.addItem(COLUMN_TITLES[mode], mode)
+                    self.mode_combo.addItem(VIDEO_TITLES[mode], mode)
         self.mode_combo.blockSignals(blocked)
         self._open_video()
 

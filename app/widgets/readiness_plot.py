@@ -43,6 +43,7 @@ class ReadinessPlots(QWidget):
         plot.showGrid(x=True, y=True, alpha=0.25)
         plot.setLabel("bottom", "seconds")
         plot.setLabel("left", unit)
+        plot.getAxis("left").enableAutoSIPrefix(False)
         plot.setMinimumHeight(130)
         plot.setMouseEnabled(x=True, y=False)
         plot.scene().sigMouseClicked.connect(lambda event, p=plot: self._on_click(p, event))

@@ -48,7 +48,7 @@ def test_evaluate_from_the_app_writes_and_shows_the_figures(quality_window, qtbo
     assert n > 10 and set(figures) >= {"neural", "draft", "baseline"}
 
     rows, columns, cells = table(page)
-    assert columns == ["Neural renderer", "Draft", "Baseline (no lip sync)", "Paper (Wen et al.)"]
+    assert columns == ["Neural\nrenderer", "Draft", "Baseline\n(no lip sync)", "Paper\n(Wen et al.)"]
     ssim_row = rows.index("SSIM, whole frame (higher is better)")
     assert cells[ssim_row][0] == f"{figures['neural']['ssim_full']:.4f}"  # the figures just written
     assert cells[ssim_row][2] == f"{figures['baseline']['ssim_full']:.4f}"
