@@ -150,6 +150,7 @@ class DubPage(QWidget):
         self.waveform = Waveform()
         self.waveform.trim_changed.connect(self._on_trim)
         audio_box = QGroupBox("Audio the person will speak")
+        audio_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)  # the queue takes the rest
         audio_layout = QVBoxLayout(audio_box)
         audio_layout.addLayout(file_and_mic)
         audio_layout.addWidget(self.script)
