@@ -33,5 +33,5 @@ def test_landmarks_skip_missing_points_and_check_input(frame):
     drawn = overlays.draw_landmarks(frame, points, highlight=[2])
     changed = (drawn != frame).any(-1)
     assert changed[60, 50] and changed[30, 200] and changed.sum() < 100
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="expected an uint8 RGB"):
         overlays.draw_landmarks(frame.astype(np.float32), points)

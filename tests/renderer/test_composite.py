@@ -81,5 +81,5 @@ def test_blend_limits():
     alpha[5, 5] = 0.5
     out = blend(real, gen, alpha)
     assert out[2, 2, 0] == 100 and out[5, 5, 0] == 50 and out[0, 0, 0] == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"shapes differ: generated \(8, 8, 3\), real \(4, 8, 3\)"):
         colour_match(gen, real[:4], alpha > 0)
