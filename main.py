@@ -31,9 +31,10 @@ from core.jobs import CancelToken, Job, Progress, format_eta, run_job
 class TerminalProgress:
     """Draws Progress records as one updating line on stderr (plain lines when not a terminal)."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None) -> None:
+        # sys.stderr as it is now, not as it was at import (a test's captured stream, since closed)
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
         self._last_stage = None
         self._last_pct = -1
 
