@@ -4,7 +4,7 @@
     python main.py info FILE            what a media file holds
     python main.py prepare VIDEO --project DIR
     python main.py train-audio --project DIR
-    python main.py train-renderer --project DIR [--minutes 30 | --steps N]
+    python main.py train-renderer --project DIR [--minutes 30 | --steps N] [--renderer reference|paper]
     python main.py dub --project DIR --audio FILE --out OUT.mp4
     python main.py run VIDEO AUDIO --out OUT.mp4 [--project DIR] [--minutes N]
     python main.py evaluate --project DIR [--voices VIDEO...]
@@ -133,7 +133,7 @@ def cmd_train_renderer(args: argparse.Namespace) -> int:
     from core.commands import JobSpec
 
     return _run_spec(JobSpec("train-renderer", project=args.project, device=args.profile, minutes=args.minutes,
-                             steps=args.steps, checkpoint_minutes=args.checkpoint_minutes))
+                             steps=args.steps, checkpoint_minutes=args.checkpoint_minutes, renderer=args.renderer))
 
 
 def cmd_dub(args: argparse.Namespace) -> int:
@@ -262,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=positive(float), default=None, help="time budget")
     p.add_argument("--steps", type=positive(int), default=None, help="step budget")
     p.add_argument("--profile", choices=["auto", "cpu", "gpu"], default="auto")
+    p.add_argument("--renderer", choices=["reference", "paper"], default="reference",
+                   help="reference (default): also sees the real frame around the mouth and reference "
+                        "frames of the person; paper: the paper's renderer, from face renders only")
     p.add_argument("--checkpoint-minutes", type=positive(float), default=None,
                    help="how often to save a checkpoint to resume from (default 2)")
 

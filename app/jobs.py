@@ -36,19 +36,24 @@ def train_audio(project):
                           continues=False)
 
 
-def train_renderer(project, minutes: float | None = None, steps: int | None = None):
-    """Job: train the neural renderer for ``minutes`` (or ``steps``) MORE than it already has.
+def train_renderer(project, minutes: float | None = None, steps: int | None = None,
+                   renderer: str = "reference"):
+    """Job: train the neural renderer (``renderer``: 'reference' or 'paper') for ``minutes`` (or
+    ``steps``) MORE than it already has.
 
     The renderer's budgets count the whole training of the project (a resumed run finishes the same
-    budget), so the time already spent on the current face capture is added here.
+    budget), so the time already spent on the current face capture is added here (nothing when the
+    project's renderer is the other kind: that one starts afresh).
     """
     from core.history import record_history
     from core.renderer import RendererTrainConfig, train_renderer_job
 
     done_minutes, done_steps = renderer_trained_so_far(project)
+    if project.stage("renderer").settings.get("renderer", "paper") != renderer:
+        done_minutes, done_steps = 0.0, 0
     config = RendererTrainConfig.for_device(
         "auto", minutes=None if minutes is None else done_minutes + minutes,
-        steps=None if steps is None else done_steps + steps)
+        steps=None if steps is None else done_steps + steps, renderer=renderer)
     return record_history(project, "renderer", train_renderer_job(project, config))
 
 

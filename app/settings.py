@@ -18,9 +18,11 @@ MAX_RECENT = 8
 
 @dataclass(frozen=True)
 class Preferences:
-    """User preferences. renderer_minutes: default time budget for training the neural renderer."""
+    """User preferences. renderer_minutes: default time budget for training the neural renderer;
+    renderer_kind: which renderer to train ('reference' or 'paper', see core.renderer.config)."""
 
     renderer_minutes: int = 30
+    renderer_kind: str = "reference"
     last_video_dir: str = ""
     last_audio_dir: str = ""
     last_export_dir: str = ""

@@ -48,6 +48,7 @@ class JobSpec:
     features: str = "whisper"  # train-audio: "whisper" (falls back to MFCC if no encoder loads) or "mfcc"
     speech_encoder: Path | None = None  # another CTranslate2 Whisper folder, kept by the project; "bundled" = back
     voices: tuple = ()  # evaluate: other talking videos for the voice-transfer figure
+    renderer: str | None = None  # train-renderer: "reference" or "paper" (None: DEFAULT_RENDERER)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -143,7 +144,8 @@ def build_job(spec: JobSpec, project=None) -> Job:
     if kind == "train-renderer":
         from core.renderer import RendererTrainConfig, train_renderer_job
 
-        config = RendererTrainConfig.for_device(spec.renderer_profile, minutes=spec.minutes, steps=spec.steps)
+        config = RendererTrainConfig.for_device(spec.renderer_profile, minutes=spec.minutes, steps=spec.steps,
+                                                **({"renderer": spec.renderer} if spec.renderer else {}))
         if spec.checkpoint_minutes is not None:
             config = dataclasses.replace(config, checkpoint_every_s=spec.checkpoint_minutes * 60.0)
         from core.history import record_history

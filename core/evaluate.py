@@ -15,7 +15,7 @@ from core.dub import FEATURE_RATE, OUTPUT_AUDIO_RATE, DubConfig, write_synthesiz
 from core.holdout import holdout_start
 from core.jobs import Job, ProgressClock, within
 from core.media import VideoReader, VideoWriter, load_audio
-from core.metrics import correlation, mean_abs_error, psnr, ssim
+from core.metrics import MouthSharpness, correlation, mean_abs_error, psnr, ssim
 from core.provenance import synthetic_metadata
 from core.tracking import load_tracking
 from core.tracking.crop import crop_image, to_crop_coords
@@ -55,8 +55,8 @@ class EvaluateResult:
 
     def describe(self) -> str:
         names = list(self.figures)
-        keys = ["ssim_full", "mae_full", "psnr_full", "ssim_mouth", "psnr_mouth", "mouth_landmark_px",
-                "mouth_opening_corr"]
+        keys = ["ssim_full", "mae_full", "psnr_full", "ssim_mouth", "psnr_mouth", "mouth_sharpness",
+                "mouth_landmark_px", "mouth_opening_corr"]
         lines = [f"Self-reenactment on held-out frames {self.segment[0]}..{self.segment[1] - 1} "
                  f"({self.frames} frames)", "figure".ljust(22) + "".join(n.rjust(14) for n in names)]
         for k in keys:
@@ -86,6 +86,7 @@ class _SegmentScorer:
         self.rows: list[dict[str, float]] = []
         self.opening: list[float] = []
         self.lip_px: list[float] = []
+        self.sharpness = MouthSharpness()
         self._mesh = None
 
     def add(self, j: int, candidate: np.ndarray, real: np.ndarray) -> None:
@@ -99,6 +100,7 @@ class _SegmentScorer:
             mask = self.masks[j]
             c, r = crop_image(candidate, box, size), crop_image(real, box, size)
             row.update(ssim_mouth=ssim(c, r, mask), psnr_mouth=psnr(c, r, mask))
+            self.sharpness.add(candidate, real, self.tracking.landmarks[target])
             if self._mesh is None:
                 self._mesh = MediapipeFaceMesh(max_faces=1)
             faces = self._mesh.detect(candidate)
@@ -121,6 +123,7 @@ class _SegmentScorer:
         truth = np.array([_opening(self.tracking.landmarks[int(i)]) for i in self.indices])
         out["mouth_landmark_px"] = float(np.mean(self.lip_px)) if self.lip_px else float("nan")
         out["mouth_opening_corr"] = correlation(np.array(self.opening, float), truth)
+        out.update(self.sharpness.figures())
         if self._mesh is not None:
             self._mesh.close()
         return out

@@ -35,3 +35,55 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     if ok.sum() < 3 or np.std(a[ok]) < 1e-9 or np.std(b[ok]) < 1e-9:
         return float("nan")
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+# mediapipe mesh: the outer lip contour, whose bounding box (padded) is the mouth box
+OUTER_LIP_POINTS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+
+
+def mouth_box(landmarks: np.ndarray, frame_shape: tuple[int, ...], pad: float = 0.25) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) full-frame pixel box around the outer lips of mediapipe ``landmarks``
+    (P, 2+), widened by ``pad`` of its width on every side and clipped to the frame; None if the
+    landmarks are missing or the box is empty."""
+    pts = np.asarray(landmarks)[list(OUTER_LIP_POINTS), :2]
+    if not np.all(np.isfinite(pts)):
+        return None
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    margin = pad * (x1 - x0)
+    h, w = frame_shape[:2]
+    box = (max(int(np.floor(x0 - margin)), 0), max(int(np.floor(y0 - margin)), 0),
+           min(int(np.ceil(x1 + margin)), w), min(int(np.ceil(y1 + margin)), h))
+    return box if box[2] - box[0] >= 4 and box[3] - box[1] >= 4 else None
+
+
+def laplacian_variance(image: np.ndarray) -> float:
+    """Sharpness: variance of the Laplacian of the grey image (uint8 RGB (H, W, 3) or grey)."""
+    import cv2
+
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    return float(cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F, ksize=1).var())
+
+
+class MouthSharpness:
+    """Mean Laplacian variance of the mouth box of generated frames over that of the real frames,
+    on the same frames and the same box (the real frame's tracked lips), at full resolution."""
+
+    def __init__(self) -> None:
+        self.generated: list[float] = []
+        self.real: list[float] = []
+
+    def add(self, generated: np.ndarray, real: np.ndarray, landmarks: np.ndarray) -> None:
+        box = mouth_box(landmarks, real.shape)
+        if box is None:
+            return
+        x0, y0, x1, y1 = box
+        self.generated.append(laplacian_variance(generated[y0:y1, x0:x1]))
+        self.real.append(laplacian_variance(real[y0:y1, x0:x1]))
+
+    def figures(self) -> dict[str, float]:
+        """mouth_sharpness (the ratio; 1 = as sharp as the real video), and both means."""
+        if not self.real:
+            return {}
+        gen, real = float(np.mean(self.generated)), float(np.mean(self.real))
+        return {"mouth_sharpness": gen / max(real, 1e-9), "mouth_sharpness_generated": gen,
+                "mouth_sharpness_real": real}

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import DubError
-from core.fitting.job import load_face_model, load_face_params
+from core.fitted import load_face_model, load_face_params
 from gpu.shading import sh_shade, vertex_normals
 
 log = logging.getLogger(__name__)

@@ -66,8 +66,10 @@ class _Base:
 
 
 class NeuralSynthesizer(_Base):
-    """Renders t-3..t+3 with the predicted expressions, the U-Net makes the photoreal lower face, and
-    it is colour-matched and blended into the target crop with the feathered mask."""
+    """Renders t-3..t+3 with the predicted expressions, the U-Net makes the photoreal lower face (the
+    reference renderer also sees the target frame around the blanked lower face and the project's
+    reference frames), and it is colour-matched and blended into the target crop with the
+    feathered mask."""
 
     mode = "neural"
 
@@ -104,8 +106,13 @@ class NeuralSynthesizer(_Base):
             t = self._tick("render", t)
             window = torch.stack([torch.stack([conditions[min(max(j + d, 0), n - 1)]
                                                for d in range(-half, half + 1)]) for j in range(c0, c1)])
+            frame = None
+            if self.neural.uses_frame:  # the dubbed frame itself, its lower face blanked
+                targets = [int(i) for i in indices[c0:c1]]
+                frame = self.neural.frame_input(np.stack([np.asarray(self.crops[i]) for i in targets]),
+                                                torch.from_numpy(np.stack([masks[j][0] for j in range(c0, c1)]))[:, None])
             with self.tuner.step() if self.tuner is not None else contextlib.nullcontext():
-                generated = self.neural.to_crop(self.neural.generate(window))
+                generated = self.neural.to_crop(self.neural.generate(window, frame))
             generated = (generated.permute(0, 2, 3, 1).cpu().numpy() * 255.0)
             t = self._tick("neural", t)
             for k, j in enumerate(range(c0, c1)):

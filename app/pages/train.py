@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                               QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from app import jobs
 from app.dialogs import show_error
@@ -97,6 +97,18 @@ class TrainPage(QWidget):
                                "it has already trained)")
         self.budget.valueChanged.connect(lambda v: session.settings.update_preferences(renderer_minutes=v))
 
+        self.renderer_kind = QComboBox()
+        self.renderer_kind.setObjectName("rendererKind")
+        self.renderer_kind.addItem("Real-pixel renderer (sharper)", "reference")
+        self.renderer_kind.addItem("Paper's renderer (face renders only)", "paper")
+        kind = self.renderer_kind.findData(session.settings.preferences().renderer_kind)
+        self.renderer_kind.setCurrentIndex(max(kind, 0))
+        self.renderer_kind.setToolTip("The real-pixel renderer also sees the video frame around the mouth and "
+                                      "real frames of the person, so lips and teeth come out sharp sooner. "
+                                      "Switching starts the renderer's training afresh.")
+        self.renderer_kind.currentIndexChanged.connect(
+            lambda _: session.settings.update_preferences(renderer_kind=self.renderer_kind.currentData()))
+
         self.panels = {AUDIO: self._panel(AUDIO), RENDERER: self._panel(RENDERER, self.budget)}
         self.preview = ImageView("Held-out frames appear here during renderer training: the 3D "
                                  "render, the generated face and the real frame.")
@@ -159,6 +171,7 @@ class TrainPage(QWidget):
         if budget is not None:
             row.addWidget(QLabel("Train for:"))
             row.addWidget(budget)
+            row.addWidget(self.renderer_kind)
         if name == AUDIO:
             encoder = QPushButton("Speech encoder...")
             encoder.setObjectName("speechEncoderButton")
@@ -281,8 +294,8 @@ class TrainPage(QWidget):
         if name == AUDIO:
             factory = lambda: jobs.train_audio(project)  # noqa: E731
         else:
-            minutes = float(self.budget.value())
-            factory = lambda: jobs.train_renderer(project, minutes=minutes)  # noqa: E731
+            minutes, kind = float(self.budget.value()), self.renderer_kind.currentData()
+            factory = lambda: jobs.train_renderer(project, minutes=minutes, renderer=kind)  # noqa: E731
         panel.progress.show_message(f"Starting {TITLE_OF[name].lower()} training...", done=False)
         self.session.runner.start(name, factory)
         panel.progress.set_running(True)

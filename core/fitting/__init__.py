@@ -4,7 +4,8 @@
 Model), fits every frame and writes face_model.npz and face_params.npz.
 """
 
-from core.fitting.job import FitConfig, FitResult, fit_job, load_face_model, load_face_params
+from core.fitted import load_face_model, load_face_params
+from core.fitting.job import FitConfig, FitResult, fit_job
 from core.fitting.params import PARAMS_FILE, FaceParams
 
 __all__ = ["FitConfig", "FitResult", "fit_job", "FaceParams", "PARAMS_FILE", "load_face_params",

@@ -81,14 +81,6 @@ class FitResult:
         return text + (" (already up to date)" if self.skipped else "")
 
 
-def load_face_params(project) -> FaceParams:
-    return FaceParams.load(project.path(PARAMS_FILE))
-
-
-def load_face_model(project) -> FaceModel:
-    return FaceModel.load(project.path(MODEL_FILE))
-
-
 def fit_job(project, config: FitConfig = FitConfig()) -> Job[FitResult]:
     """Fit the face model to every tracked frame. Skips the work when the stage is current.
 

@@ -1,13 +1,14 @@
 """Speed of the neural renderer on this machine (a benchmark, not a test).
 
-    python -m core.renderer.bench [--project DIR] [--profile cpu|gpu] [--frames 30] [--heldout 150]
-        [--sheet held_out.png]
+    python -m core.renderer.bench [--project DIR] [--profile cpu|gpu] [--renderer reference|paper]
+        [--frames 30] [--heldout 150] [--sheet held_out.png]
 
 Prints ms per frame for the generator and for compositing into the full frame, the per-frame path
 from expression to composited frame, and training steps per second. With a project holding a
 trained renderer, it times that renderer on the project's real frames and, with --heldout N, adds
-SSIM/PSNR on N held-out frames and, with --sheet, writes 8 of them as a PNG (real above, composited
-below) to look at.
+SSIM/PSNR and the mouth sharpness (generated over real) on N held-out frames and, with --sheet,
+writes 8 of them as a PNG to look at: real crops, composited crops, then the real and the
+composited mouths cut from the full-resolution frames at their own size.
 """
 
 from __future__ import annotations
@@ -29,19 +30,20 @@ def _ms(fn, repeats: int) -> float:
     return 1000 * (time.perf_counter() - start) / repeats
 
 
-def training_speed(config, steps: int = 10) -> float:
-    """Training steps per second of ``config``'s networks on random batches (same compute as real)."""
+def training_speed(config, size: int, steps: int = 10) -> float:
+    """Training steps per second of ``config``'s networks at ``size`` px on random batches (same
+    compute as real)."""
     from core.renderer.networks import build_networks
     from core.renderer.steps import Batch, train_step
 
     device = torch.device("cpu")
-    gen, disc = build_networks(config, device)
+    gen, disc = build_networks(config, device, size)
     opt_g = torch.optim.Adam(gen.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
-    b, s = config.batch_size, config.size
+    b, s = config.batch_size, size
     mask = torch.zeros(b, 1, s, s)
     mask[..., s // 4:, s // 8: -s // 8] = 1
-    batch = Batch(cond=torch.rand(b, 3 * config.n_window, s, s), target=torch.rand(b, 3, s, s) * mask,
+    batch = Batch(cond=torch.rand(b, config.in_channels, s, s), target=torch.rand(b, 3, s, s) * mask,
                   mask=mask, mouth=torch.tensor([[s / 2, s * 0.6, s / 8]] * b))
     run = lambda: train_step(gen, disc, opt_g, opt_d, batch, 100.0, 1.0, 2.0)  # noqa: E731
     return 1000.0 / _ms(run, steps)
@@ -51,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.renderer.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--project", default=None, help="a project with a trained renderer")
     parser.add_argument("--profile", choices=["cpu", "gpu"], default="cpu")
+    parser.add_argument("--renderer", choices=["reference", "paper"], default="reference",
+                        help="without --project: which renderer to time")
     parser.add_argument("--frames", type=int, default=30, help="repetitions per timing")
     parser.add_argument("--heldout", type=int, default=0, help="held-out frames for SSIM/PSNR (0: skip)")
     parser.add_argument("--sheet", default=None, help="PNG of held-out frames: real above, composited below")
@@ -66,11 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         threads = args.threads
     from core.composite import composite_frame
     from core.renderer import NeuralRenderer, RendererTrainConfig
-    from core.renderer.networks import UNetGenerator
+    from core.renderer.networks import build_generator
     from core.renderer.window import CropWindow
 
     figures: dict[str, float] = {"threads": threads}
-    config = RendererTrainConfig.for_device(args.profile)
+    config = RendererTrainConfig.for_device(args.profile, renderer=args.renderer)
     project = None
     if args.project:
         from core.project import Project
@@ -78,15 +82,21 @@ def main(argv: list[str] | None = None) -> int:
         project = Project.open(args.project)
         renderer = NeuralRenderer.load(project)
         config = renderer.config
-    else:
-        gen = UNetGenerator(3 * config.n_window, 3, config.size, config.ngf, config.dropout)
+    else:  # a 197 px lower-face window of a 256 px crop, as on a 256 x 256 talking-head video
         crop = 256
-        side = 160 if config.lower_face_window else crop
-        renderer = NeuralRenderer(gen, config, CropWindow(48, 80, side, crop, config.size), torch.device("cpu"))
-    s, n = config.size, config.n_window
+        side = 197 if config.lower_face_window else crop
+        size = config.network_size(side)
+        refs = torch.rand(1, 3 * config.n_refs, size, size) if config.renderer == "reference" else None
+        renderer = NeuralRenderer(build_generator(config, size), config, CropWindow(30, 59, side, crop, size),
+                                  torch.device("cpu"), references=refs)
+    s, n = renderer.window.size, config.n_window
+    figures["renderer"] = config.renderer
+    figures["network_px"] = s
+    figures["window_crop_px"] = renderer.window.side
     window = torch.rand(1, n, 3, s, s)
-    figures["generator_ms"] = _ms(lambda: renderer.generate(window), args.frames)
-    generated = renderer.generate(window)
+    frame_in = torch.rand(1, 4, s, s) if renderer.uses_frame else None
+    figures["generator_ms"] = _ms(lambda: renderer.generate(window, frame_in), args.frames)
+    generated = renderer.generate(window, frame_in)
     figures["to_crop_ms"] = _ms(lambda: renderer.to_crop(generated), args.frames)
 
     if project is not None:
@@ -104,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         real, box = np.asarray(crops[i]), tracking.boxes[i]
         figures["face_render_ms"] = _ms(lambda: faces.render(np.array([i]), expression), args.frames)
         figures["condition_ms"] = _ms(lambda: renderer.condition(out.image, out.expanded_mask), args.frames)
-        gen_crop = (renderer.to_crop(renderer.generate(window))[0].permute(1, 2, 0).numpy() * 255)
+        if renderer.uses_frame:
+            figures["frame_input_ms"] = _ms(lambda: renderer.frame_input(real[None], out.expanded_mask),
+                                            args.frames)
+        gen_crop = (renderer.to_crop(renderer.generate(window, frame_in))[0].permute(1, 2, 0).numpy() * 255)
         figures["composite_ms"] = _ms(lambda: composite_frame(frame, box, real, gen_crop, mask, feather,
                                                               renderer.coverage), args.frames)
         figures["frame_size"] = f"{frame.shape[1]}x{frame.shape[0]}"
@@ -112,30 +125,24 @@ def main(argv: list[str] | None = None) -> int:
         def whole_path() -> None:  # one new frame with a rolling window: render, condition, generate, composite
             o = faces.render(np.array([i]), expression)
             c = renderer.condition(o.image, o.expanded_mask)
-            g = renderer.to_crop(renderer.generate(c[:, None].expand(-1, n, -1, -1, -1)))
+            f = renderer.frame_input(real[None], o.expanded_mask) if renderer.uses_frame else None
+            g = renderer.to_crop(renderer.generate(c[:, None].expand(-1, n, -1, -1, -1), f))
             composite_frame(frame, box, real, g[0].permute(1, 2, 0).numpy() * 255,
                             o.expanded_mask[0, 0].numpy(), o.feather[0, 0].numpy(), renderer.coverage)
 
         figures["per_frame_path_ms"] = _ms(whole_path, args.frames)
-    figures["train_steps_per_s"] = training_speed(config, args.train_steps)
+    figures["train_steps_per_s"] = training_speed(config, s, args.train_steps)
     if project is not None and args.heldout:
         from core.renderer.heldout import heldout_figures
 
-        pairs: list[tuple[np.ndarray, np.ndarray]] = []
-        every = max(1, args.heldout // 8)
+        from core.renderer.sheet import ContactSheet
 
-        def keep(i: int, result: np.ndarray, real: np.ndarray) -> None:
-            if i % every == 0 and len(pairs) < 8:
-                pairs.append((real, result))
-
+        sheet = ContactSheet(tracking, every=max(1, args.heldout // 8))
         held_out = heldout_figures(project, renderer, max_frames=args.heldout,
-                                   on_composite=keep if args.sheet else None)
+                                   on_composite=sheet.add if args.sheet else None)
         figures.update({f"heldout_{k}": v for k, v in held_out.items()})
-        if pairs:
-            import cv2
-
-            sheet = np.concatenate([np.concatenate(row, axis=1) for row in zip(*pairs)], axis=0)
-            cv2.imwrite(args.sheet, np.ascontiguousarray(sheet[..., ::-1]))
+        if args.sheet:
+            sheet.write(args.sheet)
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}, indent=1))
     return 0
 

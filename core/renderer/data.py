@@ -12,6 +12,7 @@ Batches then read only the frames they need from these and from crops.npy.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from core.atomic import atomic_path, write_json
 from core.errors import ProjectError
 from core.holdout import holdout_start
 from core.jobs import Job, ProgressClock
+from core.renderer.references import ReferencePicker, blank_lower_face
 from core.renderer.steps import Batch
 from core.renderer.window import CropWindow, resize
 from core.tracking import load_crops, load_tracking
@@ -54,6 +56,11 @@ class CacheInfo:
         x0, y0, x1, y1 = self.union_box
         union[y0:y1, x0:x1] = True
         return CropWindow.around(union, size)
+
+    def window_for(self, config) -> CropWindow:
+        """The window of a RendererTrainConfig, at the network size it chooses for the window's side."""
+        window = self.window(config.size, config.lower_face_window)
+        return dataclasses.replace(window, size=config.network_size(window.side))
 
 
 def fitting_key(project) -> str:
@@ -140,11 +147,12 @@ class TrainingData:
 
     Validation is the project's held-out tail (core.holdout: the last ``val_fraction`` of the clip);
     training frames stop ``radius`` frames before it so no training window reaches into it.
-    Frames without a face are never targets.
+    Frames without a face are never targets. The reference renderer's references come from the
+    training frames only (``references``, see core.renderer.references).
     """
 
-    def __init__(self, project, cache: CacheInfo, window: CropWindow, n_window: int,
-                 val_fraction: float, val_frames: int, device: torch.device) -> None:
+    def __init__(self, project, cache: CacheInfo, window: CropWindow, config, device: torch.device) -> None:
+        n_window, val_fraction, val_frames = config.n_window, config.val_fraction, config.val_frames
         self.cond = np.load(cache.folder / COND_FILE, mmap_mode="r")
         self.mask = np.load(cache.folder / MASK_FILE, mmap_mode="r")
         self.crops = load_crops(project)
@@ -167,9 +175,14 @@ class TrainingData:
         pick = np.linspace(0, len(held_out) - 1, min(val_frames, len(held_out))).round().astype(int)
         self.val_indices = held_out[np.unique(pick)]
         self.n_frames = n
+        self.references: ReferencePicker | None = None
+        if config.renderer == "reference":
+            self.references = ReferencePicker(self.train_indices, tracking.mouth_opening(), config.n_refs,
+                                              gap=int(round(config.ref_gap_s * tracking.fps)))
 
-    def batch(self, indices: np.ndarray) -> Batch:
-        """The Batch (see steps.Batch) of the given target frame indices, on the device."""
+    def batch(self, indices: np.ndarray, rng: np.random.Generator | None = None) -> Batch:
+        """The Batch (see steps.Batch) of the given target frame indices, on the device. The
+        reference renderer's references are drawn with ``rng`` (training), else the fixed ones."""
         indices = np.asarray(indices, dtype=np.int64)
         w = self.window
         ys, xs = slice(w.y0, w.y0 + w.side), slice(w.x0, w.x0 + w.side)
@@ -179,7 +192,14 @@ class TrainingData:
         cond = cond.reshape(len(indices), -1, w.size, w.size)
         mask = self._window_of(self.mask[indices, ys, xs][..., None], 1.0)
         mask = (mask > 0.5).float()
-        target = self._window_of(self.crops[indices, ys, xs], 255.0) * mask
+        real = self._window_of(self.crops[indices, ys, xs], 255.0)
+        target = real * mask
+        if self.references is not None:
+            refs = (self.references.sample(indices, rng) if rng is not None
+                    else np.broadcast_to(self.references.fixed, (len(indices), len(self.references.fixed))))
+            ref_pixels = self._window_of(self.crops[np.ascontiguousarray(refs).reshape(-1), ys, xs], 255.0)
+            cond = torch.cat([cond, blank_lower_face(real, mask),
+                              ref_pixels.reshape(len(indices), -1, w.size, w.size)], dim=1)
         mouth = torch.from_numpy(self.mouth[indices]).to(self.device)
         return Batch(cond=cond, target=target, mask=mask, mouth=mouth)
 

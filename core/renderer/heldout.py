@@ -5,6 +5,8 @@ original full-resolution frame, and compare with the original (SSIM, PSNR inside
 and on the full frame). The raw 3D render composited the same way is the "without neural renderer"
 baseline (the paper's comparison). Temporal stability: the mean absolute change between consecutive
 output frames inside the mask, over the same figure for the real frames (about 1 = no added flicker).
+Mouth sharpness: the Laplacian variance of the mouth box at full resolution, composited over real
+(core.metrics.MouthSharpness).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch
 
 from core.composite import composite_frame
 from core.holdout import holdout_start
-from core.metrics import psnr, ssim
+from core.metrics import MouthSharpness, psnr, ssim
 from core.tracking import load_crops, load_tracking
 from core.tracking.crop import crop_image
 
@@ -25,13 +27,13 @@ log = logging.getLogger(__name__)
 
 
 def heldout_figures(project, renderer=None, max_frames: int = 150,
-                    on_composite: Callable[[int, np.ndarray, np.ndarray], None] | None = None
-                    ) -> dict[str, float]:
+                    on_composite: Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+                    | None = None) -> dict[str, float]:
     """Figures over up to ``max_frames`` consecutive frames at the start of the held-out tail.
 
     renderer: a NeuralRenderer (default: NeuralRenderer.load(project)). on_composite(i, result,
-    real) receives each frame's composited and original face crops (uint8 (S, S, 3)) for a contact
-    sheet. Returns a dict of means.
+    real, result_frame, frame) receives each frame's composited and original face crops (uint8
+    (S, S, 3)) and full frames (uint8 (H, W, 3)) for a contact sheet. Returns a dict of means.
     """
     from core.media import VideoReader
     from core.renderer.inference import NeuralRenderer
@@ -53,6 +55,7 @@ def heldout_figures(project, renderer=None, max_frames: int = 150,
         "mask_psnr", "mask_ssim", "full_psnr", "full_ssim", "render_mask_psnr", "render_mask_ssim",
         "mask_mae")}
     prev_out = prev_real = None
+    sharpness = MouthSharpness()
     motion_out, motion_real = [], []
     wanted = set(int(i) for i in frames)
     reader = VideoReader(project.source_video)
@@ -69,10 +72,13 @@ def heldout_figures(project, renderer=None, max_frames: int = 150,
                 renders[j] = (renderer.condition(out.image, out.expanded_mask),
                               (out.image[0].permute(1, 2, 0).cpu().numpy() * 255).astype(np.float32),
                               out.expanded_mask[0, 0].cpu().numpy() > 0.5, out.feather[0, 0].cpu().numpy())
-        gen = renderer.to_crop(renderer.generate(torch.stack([renders[j][0] for j in window], 1)))
-        gen_np = (gen[0].permute(1, 2, 0).cpu().numpy() * 255).astype(np.float32)
         _, render_np, mask, feather = renders[i]
         real_crop = np.asarray(crops[i])
+        frame_in = None
+        if renderer.uses_frame:
+            frame_in = renderer.frame_input(real_crop[None], torch.from_numpy(mask[None, None].astype(np.float32)))
+        gen = renderer.to_crop(renderer.generate(torch.stack([renders[j][0] for j in window], 1), frame_in))
+        gen_np = (gen[0].permute(1, 2, 0).cpu().numpy() * 255).astype(np.float32)
         box = tracking.boxes[i]
         result = composite_frame(frame, box, real_crop, gen_np, mask, feather, coverage)
         baseline = composite_frame(frame, box, real_crop, render_np, mask, feather, coverage)
@@ -86,17 +92,19 @@ def heldout_figures(project, renderer=None, max_frames: int = 150,
         figures["render_mask_ssim"].append(ssim(base_crop, real_again, region))
         figures["full_psnr"].append(psnr(result, frame))
         figures["full_ssim"].append(ssim(result, frame))
+        sharpness.add(result, frame, tracking.landmarks[i])
         if prev_out is not None:
             motion_out.append(float(np.abs(res_crop.astype(np.float32) - prev_out)[region].mean()))
             motion_real.append(float(np.abs(real_again.astype(np.float32) - prev_real)[region].mean()))
         if on_composite is not None:
-            on_composite(i, res_crop, real_again)
+            on_composite(i, res_crop, real_again, result, frame)
         prev_out, prev_real = res_crop.astype(np.float32), real_again.astype(np.float32)
         for j in [j for j in renders if j < i - r]:
             del renders[j]
         done += 1
     summary = {k: float(np.mean(v)) for k, v in figures.items() if v}
     summary["frames"] = done
+    summary.update(sharpness.figures())
     if motion_real:
         summary["temporal_change_ratio"] = float(np.mean(motion_out) / max(np.mean(motion_real), 1e-6))
     return summary

@@ -1,4 +1,6 @@
-"""Inference with a trained renderer: masked face renders in, photoreal lower face out."""
+"""Inference with a trained renderer: masked face renders (and, for the reference renderer, the
+target frame with its lower face blanked plus the project's reference frames) in, photoreal lower
+face out."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from core.errors import ProjectError
 from core.renderer.checkpoint import BEST_FILE, LAST_FILE, load_checkpoint
 from core.renderer.config import RendererTrainConfig
 from core.renderer.data import FOLDER
-from core.renderer.networks import UNetGenerator
+from core.renderer.networks import UNetGenerator, build_generator
+from core.renderer.references import blank_lower_face
 from core.renderer.steps import generate
 from core.renderer.window import CropWindow
 
@@ -24,15 +27,27 @@ class NeuralRenderer:
     Typical use per output frame t (S = crop size, s = network size)::
 
         cond_t = nr.condition(render.image, render.expanded_mask)      # (B, 3, s, s), once per frame
-        out = nr.generate(torch.stack([cond_{t-3}, ..., cond_{t+3}], 1)) # (B, 3, s, s)
+        frame_t = nr.frame_input(real_crop_t, render.expanded_mask)   # reference renderer only
+        out = nr.generate(torch.stack([cond_{t-3}, ..., cond_{t+3}], 1), frame_t) # (B, 3, s, s)
         crop_out = nr.to_crop(out)                                        # (B, 3, S, S), 0 off-window
     then core.composite.composite_frame(...) with the render's feather mask times ``nr.coverage``.
+
+    references: float (1, 3 * n_refs, s, s) windows of the project's reference frames in [0, 1]
+    (reference renderer; None for the paper's).
     """
 
     def __init__(self, generator: UNetGenerator, config: RendererTrainConfig, window: CropWindow,
-                 device: torch.device, step: int = 0) -> None:
+                 device: torch.device, step: int = 0, references: torch.Tensor | None = None) -> None:
         self.generator = generator.eval()
         self.config, self.window, self.device, self.step = config, window, device, step
+        if config.renderer == "reference" and (references is None or references.shape[1] != 3 * config.n_refs):
+            raise ValueError(f"the reference renderer needs {config.n_refs} reference frames")
+        self.references = None if references is None else references.to(device).float()
+
+    @property
+    def uses_frame(self) -> bool:
+        """Whether generate() needs frame_input(): the reference renderer sees the target frame."""
+        return self.config.renderer == "reference"
 
     @classmethod
     def load(cls, project, ctx=None) -> "NeuralRenderer":
@@ -48,10 +63,25 @@ class NeuralRenderer:
                                "'python main.py train-renderer --project DIR' first.")
         state = load_checkpoint(path, device)
         config = RendererTrainConfig.from_json(state["config"])
-        gen = UNetGenerator(3 * config.n_window, 3, config.size, config.ngf, config.dropout)
-        gen.load_state_dict(state["generator"])
-        return cls(gen.to(device), config, CropWindow.from_json(state["window"]), device,
-                   int(state.get("step", 0)))
+        window = CropWindow.from_json(state["window"])
+        gen = build_generator(config, window.size)
+        try:
+            gen.load_state_dict(state["generator"])
+        except RuntimeError as exc:
+            raise ProjectError(f"{path}: this renderer checkpoint does not match this version of the "
+                               f"app ({exc.__class__.__name__}). Train the renderer again.") from exc
+        references = None
+        if config.renderer == "reference":
+            from core.tracking import load_crops
+
+            frames = [int(i) for i in state.get("references", [])]
+            if len(frames) != config.n_refs:
+                raise ProjectError(f"{path}: the checkpoint names no reference frames. Train the "
+                                   "renderer again.")
+            crops = load_crops(project)
+            pixels = torch.from_numpy(np.stack([np.asarray(crops[i]) for i in frames])).permute(0, 3, 1, 2)
+            references = window.cut(pixels.float() / 255.0).reshape(1, -1, window.size, window.size)
+        return cls(gen.to(device), config, window, device, int(state.get("step", 0)), references)
 
     @property
     def n_window(self) -> int:
@@ -73,14 +103,29 @@ class NeuralRenderer:
         masked = ((image.to(self.device).float() * m).clamp(0, 1) * 255).round() / 255
         return self.window.cut(masked)
 
+    def frame_input(self, real_crop, expanded_mask: torch.Tensor) -> torch.Tensor:
+        """The target frame as the reference renderer sees it: real crop (B, S, S, 3) uint8 (numpy or
+        torch) and the expanded mask (B, 1, S, S) of the expression being rendered -> float
+        (B, 4, s, s): the window with the mask blanked, then the mask (as in training)."""
+        real = torch.as_tensor(np.asarray(real_crop)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        mask = (self.window.cut(expanded_mask.to(self.device).float()) > 0.5).float()
+        return blank_lower_face(self.window.cut(real), mask)
+
     @torch.no_grad()
-    def generate(self, window: torch.Tensor) -> torch.Tensor:
-        """float (B, n_window, 3, s, s) conditions of frames t-3..t+3 in [0, 1] -> float (B, 3, s, s)
+    def generate(self, window: torch.Tensor, frame: torch.Tensor | None = None) -> torch.Tensor:
+        """float (B, n_window, 3, s, s) conditions of frames t-3..t+3 in [0, 1] (and, for the
+        reference renderer, ``frame``: frame_input() of the target frames) -> float (B, 3, s, s)
         generated lower face in [0, 1] on the renderer's device (valid inside the expanded mask)."""
         expected = (self.n_window, 3, self.window.size, self.window.size)
         if window.ndim != 5 or tuple(window.shape[1:]) != expected:
             raise ValueError(f"expected a window of shape (B, {expected}), got {tuple(window.shape)}")
-        return generate(self.generator, window.to(self.device).float().flatten(1, 2)).clamp(0, 1)
+        x = window.to(self.device).float().flatten(1, 2)
+        if self.uses_frame:
+            if frame is None or frame.shape[0] != x.shape[0]:
+                raise ValueError("the reference renderer needs the target frames (frame_input)")
+            refs = self.references.expand(x.shape[0], -1, -1, -1)
+            x = torch.cat([x, frame.to(self.device).float(), refs], dim=1)
+        return generate(self.generator, x).clamp(0, 1)
 
     def to_crop(self, generated: torch.Tensor) -> torch.Tensor:
         """float (B, 3, s, s) -> (B, 3, S, S) in crop coordinates, 0 outside the window."""

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 
+def unet_levels(size: int) -> int:
+    """Stride-2 levels of the U-Net for a ``size`` px input: halve while even (a power of two goes
+    down to 1 x 1 as in the paper; 192 stops at 3 x 3)."""
+    levels = 0
+    while size % 2 == 0 and size > 1:
+        size //= 2
+        levels += 1
+    return levels
+
+
 class UNetGenerator(nn.Module):
-    """U-Net from ``size`` x ``size`` down to 1 x 1 and back, with skip connections.
+    """U-Net from ``size`` x ``size`` down to a few pixels and back, with skip connections.
 
     Down: 4x4 stride-2 conv + batch norm + LeakyReLU(0.2); up: ReLU + 4x4 stride-2 transposed conv +
     batch norm (+ dropout on the three deepest decoders below the bottleneck).
     forward(x): float32 (B, in_ch, size, size) in [-1, 1] -> (B, out_ch, size, size) in [-1, 1] (tanh).
     """
 
-    def __init__(self, in_ch: int, out_ch: int = 3, size: int = 128, ngf: int = 32, dropout: float = 0.5):
+    def __init__(self, in_ch: int, out_ch: int = 3, size: int = 128, ngf: int = 32, dropout: float = 0.5,
+                 max_channels: int = 0):
         super().__init__()
-        levels = int(round(math.log2(size)))
-        if 2 ** levels != size or levels < 5:
-            raise ValueError(f"size must be a power of two >= 32, not {size}")
-        ch = [ngf * min(2 ** i, 8) for i in range(levels)]
+        levels = unet_levels(size)
+        if levels < 5:
+            raise ValueError(f"size must be a multiple of 32, not {size}")
+        widest = max_channels or 8 * ngf
+        ch = [min(ngf * 2 ** i, widest) for i in range(levels)]
         self.size = size
         enc = [nn.Conv2d(in_ch, ch[0], 4, 2, 1)]
         for i in range(1, levels):
@@ -89,11 +99,17 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_networks(config, device: torch.device) -> tuple[UNetGenerator, PatchDiscriminator]:
-    """Generator (3 * n_window -> 3 channels) and discriminator (3 * n_window + 3 -> logits), initialised."""
-    in_ch = 3 * config.n_window
-    gen = UNetGenerator(in_ch, 3, config.size, config.ngf, config.dropout)
-    disc = PatchDiscriminator(in_ch + 3, config.ndf)
+def build_generator(config, size: int) -> UNetGenerator:
+    """The generator of ``config`` (config.in_channels -> 3 channels) at ``size`` px, not initialised."""
+    return UNetGenerator(config.in_channels, 3, size, config.ngf, config.dropout, config.max_channels)
+
+
+def build_networks(config, device: torch.device, size: int | None = None
+                   ) -> tuple[UNetGenerator, PatchDiscriminator]:
+    """Generator (config.in_channels -> 3) and discriminator (its input + the image -> logits) at
+    ``size`` px (default config.size), initialised."""
+    gen = build_generator(config, size or config.size)
+    disc = PatchDiscriminator(config.in_channels + 3, config.ndf)
     init_weights(gen)
     init_weights(disc)
     return gen.to(device), disc.to(device)

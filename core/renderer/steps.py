@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from core.renderer.losses import gan_loss, mouth_weight_map, weighted_l1
+from core.renderer.losses import gan_loss, gradient_l1, mouth_weight_map, weighted_l1
 
 
 @dataclass
@@ -36,9 +36,10 @@ def generate(gen: torch.nn.Module, cond: torch.Tensor, mask: torch.Tensor | None
 
 
 def train_step(gen, disc, opt_g, opt_d, batch: Batch, l1_weight: float, gan_weight: float,
-               mouth_weight: float) -> dict[str, float]:
+               mouth_weight: float, detail_weight: float = 0.0) -> dict[str, float]:
     """One discriminator update, then one generator update. Returns the losses as floats;
-    ``l1_255`` is the plain masked mean absolute error in [0, 255] units."""
+    ``l1_255`` is the plain masked mean absolute error in [0, 255] units. detail_weight: weight of
+    the gradient L1 (same mouth weighting, inside the mask), 0 = off."""
     gen.train()
     disc.train()
     cond = to_signed(batch.cond)
@@ -62,11 +63,18 @@ def train_step(gen, disc, opt_g, opt_d, batch: Batch, l1_weight: float, gan_weig
             p.requires_grad_(True)
     weight = mouth_weight_map(batch.mask, batch.mouth, mouth_weight)
     loss_l1 = weighted_l1(fake, batch.target, weight)
-    (gan_weight * loss_gan + l1_weight * loss_l1).backward()
+    total = gan_weight * loss_gan + l1_weight * loss_l1
+    losses = {}
+    if detail_weight > 0:
+        loss_detail = gradient_l1(fake, batch.target, weight * batch.mask)
+        total = total + detail_weight * loss_detail
+        losses["detail"] = loss_detail.item()
+    total.backward()
     opt_g.step()
     with torch.no_grad():
         l1_255 = masked_mae_255(fake, batch.target, batch.mask).mean()
-    return {"d": loss_d.item(), "g_gan": loss_gan.item(), "l1": loss_l1.item(), "l1_255": l1_255.item()}
+    return {"d": loss_d.item(), "g_gan": loss_gan.item(), "l1": loss_l1.item(), "l1_255": l1_255.item(),
+            **losses}
 
 
 def masked_mae_255(fake: torch.Tensor, real: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -74,7 +74,7 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
         for name in remove_stale_parts(folder):
             log.info("removed %s, left by a run that was killed", name)
     cache = yield from build_cache_job(project, face_renderer, span=(0.0, CACHE_SPAN))
-    window = cache.window(config.size, config.lower_face_window)
+    window = cache.window_for(config)
     settings = {**config.stage_settings(), "window": window.to_json()}
 
     previous = load_config(folder)
@@ -90,7 +90,7 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
     save_config(folder, config)
 
     torch.manual_seed(config.seed)
-    gen, disc = build_networks(config, device)
+    gen, disc = build_networks(config, device, window.size)
     opt_g = torch.optim.Adam(gen.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
     rng = np.random.default_rng(config.seed)
@@ -105,8 +105,10 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
         torch.set_rng_state(state["torch_rng"])
         log.info("resuming renderer training at step %d (%.1f min done)", step, elapsed0 / 60)
 
-    data = TrainingData(project, cache, window, config.n_window, config.val_fraction,
-                        config.val_frames, device)
+    data = TrainingData(project, cache, window, config, device)
+    references = [] if data.references is None else [int(i) for i in data.references.fixed]
+    if references:
+        log.info("reference frames (open, closed mouth): %s", references)
     val_batch = data.batch(data.val_indices)
     centre = slice(3 * config.radius, 3 * config.radius + 3)
     project.set_stage(STAGE, "running", settings=settings, inputs=("fitting",))
@@ -116,7 +118,8 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
                 "elapsed_s": elapsed(), "best": best, "numpy_rng": rng.bit_generator.state,
                 "torch_rng": torch.get_rng_state(), "window": window.to_json(),
-                "fitting_key": project.stage("fitting").key, "config": config.to_json()}
+                "fitting_key": project.stage("fitting").key, "config": config.to_json(),
+                "references": references}
 
     def evaluate() -> tuple[dict[str, float], np.ndarray]:
         fake, figures = eval_step(gen, val_batch)
@@ -124,7 +127,7 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
             best.update(step=step, **figures)
             save_checkpoint(folder / BEST_FILE, {"generator": gen.state_dict(), "step": step,
                                                  "window": window.to_json(), "config": config.to_json(),
-                                                 **figures})
+                                                 "references": references, **figures})
         return figures, preview_grid(val_batch.cond[:, centre], fake, val_batch.target)
 
     def fraction() -> float:
@@ -158,8 +161,8 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
             picks = rng.choice(data.train_indices, size=config.batch_size,
                                replace=len(data.train_indices) < config.batch_size)
             with tuner.step() if tuner is not None else contextlib.nullcontext():
-                losses = train_step(gen, disc, opt_g, opt_d, data.batch(picks), config.l1_weight,
-                                    config.gan_weight, config.mouth_weight)
+                losses = train_step(gen, disc, opt_g, opt_d, data.batch(picks, rng), config.l1_weight,
+                                    config.gan_weight, config.mouth_weight, config.detail_weight)
             step += 1
             preview = None
             if step % config.eval_every == 0:

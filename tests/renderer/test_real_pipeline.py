@@ -55,3 +55,39 @@ def test_train_and_composite_on_the_prepared_project(project_copy, tiny_config):
     ys, xs = np.nonzero(changed)
     assert xs.min() >= cx - side / 2 - 2 and xs.max() <= cx + side / 2 + 2
     assert ys.min() >= cy - side / 2 - 2 and ys.max() <= cy + side / 2 + 2
+
+
+def test_reference_renderer_dubs_a_frame_that_equals_the_source_outside_the_feather(project_copy, tiny_config):
+    """The default renderer on the real prepared project: trained briefly, then driven through the
+    dub's synthesizer with another frame's expression; the pasted frame keeps every source pixel
+    where the composited alpha is 0."""
+    from core.synthesis import NeuralSynthesizer, has_trained_renderer
+    from core.tracking.crop import paste_back
+    from gpu.device import select_device
+
+    config = dataclasses.replace(tiny_config, renderer="reference", native_size=True, n_refs=2, steps=6,
+                                 eval_every=3)
+    run_job(train_renderer_job(project_copy, config))
+    assert has_trained_renderer(project_copy)
+    synth = NeuralSynthesizer(project_copy, select_device("cpu"))
+    assert synth.neural.uses_frame and synth.neural.window.size == 64
+    tracking = load_tracking(project_copy)
+    targets = np.arange(20, 30)
+    expressions = synth.renderer.fitted_expression(targets[::-1].copy()).numpy()  # another mouth
+    patches = list(synth.frames(targets, expressions))
+    assert len(patches) == len(targets) and all(p is not None for p in patches)
+    frames = {i: f for i, f in enumerate(VideoReader(project_copy.source_video)) if 20 <= i < 30}
+    crop, alpha = patches[3]
+    assert crop.shape == (256, 256, 3) and alpha.shape == (256, 256) and alpha.max() > 0.99
+    frame = frames[23]
+    out = paste_back(frame, crop, alpha, tracking.boxes[23])
+    changed = np.any(out != frame, axis=2)
+    assert changed.sum() > 500
+    # Every changed pixel lies where the alpha warped into the frame is above 0.
+    import cv2
+
+    from core.tracking.crop import inverse_matrix
+
+    warped = cv2.warpAffine(alpha, inverse_matrix(tracking.boxes[23], 256), frame.shape[1::-1],
+                            flags=cv2.INTER_LINEAR, borderValue=0)
+    assert not np.any(changed & (warped <= 0))

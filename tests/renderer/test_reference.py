@@ -1,0 +1,119 @@
+"""The reference renderer (default): real pixels in, references only from the training part, and
+old projects trained with the paper's renderer still loading."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from core.holdout import holdout_start
+from core.jobs import run_job
+from core.renderer import NeuralRenderer, RendererTrainConfig, train_renderer_job
+from core.renderer.checkpoint import load_checkpoint, save_checkpoint
+from core.renderer.data import TrainingData, build_cache_job
+from core.renderer.references import ReferencePicker
+from core.tracking import load_tracking
+from tests.renderer.conftest import fake_renderer
+from tests.renderer.test_training import _drive
+
+
+@pytest.fixture
+def reference_config(tiny_config):
+    """The reference renderer shrunk: a 64 px cap, so the window (about 200 crop px) is resampled."""
+    return dataclasses.replace(tiny_config, renderer="reference", native_size=True, n_refs=2, ref_gap_s=1.0)
+
+
+def test_defaults_are_the_reference_renderer_and_the_paper_stays_selectable():
+    cpu = RendererTrainConfig.for_device("cpu", minutes=1)
+    assert cpu.renderer == "reference" and cpu.n_refs == 2 and cpu.native_size and cpu.size == 256
+    assert cpu.in_channels == 3 * 7 + 4 + 6
+    # The network follows the window's own side (rounded to 32 px) up to the cap.
+    assert cpu.network_size(197) == 192 and cpu.network_size(400) == 256 and cpu.network_size(40) == 64
+    paper = RendererTrainConfig.for_device("cpu", minutes=1, renderer="paper")
+    assert paper.renderer == "paper" and paper.in_channels == 21 and paper.network_size(197) == 128
+    # A config saved before this field existed is the paper's renderer.
+    old = paper.to_json()
+    del old["renderer"]
+    assert RendererTrainConfig.from_json(old).renderer == "paper"
+
+
+def test_references_never_come_from_the_held_out_tail_nor_near_the_frame_learnt(tracked_copy, reference_config):
+    cache = run_job(build_cache_job(tracked_copy, fake_renderer(tracked_copy)))
+    window = cache.window_for(reference_config)
+    data = TrainingData(tracked_copy, cache, window, reference_config, torch.device("cpu"))
+    tracking = load_tracking(tracked_copy)
+    boundary = holdout_start(tracking.n_frames, reference_config.val_fraction)
+    picker = data.references
+    gap = int(round(reference_config.ref_gap_s * tracking.fps))
+    assert picker is not None and picker.gap == gap == 25
+    assert np.all(picker.fixed < boundary) and set(picker.fixed) <= set(data.train_indices)
+    opening = tracking.mouth_opening()
+    assert opening[picker.fixed[0]] > opening[picker.fixed[1]]  # open first, then closed
+    rng = np.random.default_rng(0)
+    targets = rng.choice(data.train_indices, 400)
+    refs = picker.sample(targets, rng)
+    assert refs.shape == (400, 2) and np.all(refs < boundary)
+    assert set(refs.ravel()) <= set(data.train_indices)
+    assert np.all(np.abs(refs - targets[:, None]) >= gap)
+    # Open references come from the most open quarter of the training frames, closed from the least.
+    assert opening[refs[:, 0]].min() >= np.quantile(opening[data.train_indices], 0.7)
+    assert opening[refs[:, 1]].max() <= np.quantile(opening[data.train_indices], 0.3)
+
+    # The batch carries the renders, the blanked frame, its mask and the references.
+    batch = data.batch(targets[:3], rng)
+    s = window.size
+    assert batch.cond.shape == (3, reference_config.in_channels, s, s)
+    frame, mask = batch.cond[:, 21:24], batch.cond[:, 24:25]
+    assert torch.equal(mask, batch.mask)
+    assert float((frame * mask).abs().max()) == 0.0  # the lower face is blanked
+    assert float(frame.mean()) > 0.1  # and the real pixels around it are there
+
+
+def test_a_short_clip_draws_references_far_enough_from_any_opening():
+    picker = ReferencePicker(np.arange(10), np.linspace(0, 1, 10), n_refs=1, gap=5)
+    assert picker.fixed.tolist() == [9] and picker.pools[0].tolist() == [8, 9]
+    refs = picker.sample(np.full(50, 9), np.random.default_rng(0))
+    assert set(refs[:, 0]) <= {0, 1, 2, 3, 4}  # the open pool is too close to frame 9
+    far = ReferencePicker(np.arange(10), np.linspace(0, 1, 10), n_refs=1, gap=50)
+    assert far.sample(np.array([9, 8]), np.random.default_rng(0))[:, 0].tolist() == [8, 9]
+
+
+def test_reference_training_lowers_the_held_out_error_and_generates(tracked_copy, reference_config):
+    config = dataclasses.replace(reference_config, steps=45, eval_every=15)
+    records, result = _drive(train_renderer_job(tracked_copy, config, fake_renderer(tracked_copy)))
+    first_val = [r for r in records if "val_l1_255" in r.losses][0].losses["val_l1_255"]
+    assert result.val_l1_255 < 0.67 * first_val, (first_val, result.val_l1_255)
+    saved = load_checkpoint(tracked_copy.path("renderer", "best.pt"))
+    boundary = holdout_start(load_tracking(tracked_copy).n_frames, config.val_fraction)
+    assert len(saved["references"]) == 2 and max(saved["references"]) < boundary
+
+    renderer = NeuralRenderer.load(tracked_copy)
+    assert renderer.uses_frame and renderer.config.renderer == "reference"
+    s = renderer.window.size
+    assert s == 64 and renderer.references.shape == (1, 6, s, s)
+    crops = np.zeros((2, 256, 256, 3), np.uint8)
+    mask = torch.zeros(2, 1, 256, 256)
+    frame = renderer.frame_input(crops, mask)
+    assert frame.shape == (2, 4, s, s)
+    out = renderer.generate(torch.rand(2, 7, 3, s, s), frame)
+    assert out.shape == (2, 3, s, s)
+    with pytest.raises(ValueError, match="target frames"):
+        renderer.generate(torch.rand(2, 7, 3, s, s))
+
+
+def test_a_project_trained_with_the_paper_renderer_still_loads(tracked_copy, tiny_config):
+    """A checkpoint written before the reference renderer: its config has no 'renderer' field and
+    no references; it loads as the paper's renderer and generates from renders alone."""
+    run_job(train_renderer_job(tracked_copy, dataclasses.replace(tiny_config, steps=3),
+                               fake_renderer(tracked_copy)))
+    path = tracked_copy.path("renderer", "best.pt")
+    state = load_checkpoint(path)
+    del state["config"]["renderer"], state["config"]["max_channels"], state["config"]["n_refs"]
+    state.pop("references", None)
+    save_checkpoint(path, state)
+    renderer = NeuralRenderer.load(tracked_copy)
+    assert renderer.config.renderer == "paper" and not renderer.uses_frame
+    assert renderer.generate(torch.rand(1, 7, 3, 64, 64)).shape == (1, 3, 64, 64)
