@@ -107,7 +107,7 @@ class NeuralRenderer:
         """The target frame as the reference renderer sees it: real crop (B, S, S, 3) uint8 (numpy or
         torch) and the expanded mask (B, 1, S, S) of the expression being rendered -> float
         (B, 4, s, s): the window with the mask blanked, then the mask (as in training)."""
-        real = torch.as_tensor(np.asarray(real_crop)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        real = torch.from_numpy(np.array(real_crop, np.uint8)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
         mask = (self.window.cut(expanded_mask.to(self.device).float()) > 0.5).float()
         return blank_lower_face(self.window.cut(real), mask)
 
