@@ -109,8 +109,12 @@ class NeuralSynthesizer(_Base):
             frame = None
             if self.neural.uses_frame:  # the dubbed frame itself, its lower face blanked
                 targets = [int(i) for i in indices[c0:c1]]
+                vertices = None
+                if self.neural.warp is not None:  # the references moved onto the new mouth's geometry
+                    vertices = self.renderer.screen_vertices(indices[c0:c1], expressions[c0:c1]).cpu().numpy()
                 frame = self.neural.frame_input(np.stack([np.asarray(self.crops[i]) for i in targets]),
-                                                torch.from_numpy(np.stack([masks[j][0] for j in range(c0, c1)]))[:, None])
+                                                torch.from_numpy(np.stack([masks[j][0] for j in range(c0, c1)]))[:, None],
+                                                vertices)
             with self.tuner.step() if self.tuner is not None else contextlib.nullcontext():
                 generated = self.neural.to_crop(self.neural.generate(window, frame))
             generated = (generated.permute(0, 2, 3, 1).cpu().numpy() * 255.0)

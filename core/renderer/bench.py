@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["network_px"] = s
     figures["window_crop_px"] = renderer.window.side
     window = torch.rand(1, n, 3, s, s)
-    frame_in = torch.rand(1, 4, s, s) if renderer.uses_frame else None
+    frame_in = torch.rand(1, 4 + 3 * config.n_refs, s, s) if renderer.uses_frame else None
     figures["generator_ms"] = _ms(lambda: renderer.generate(window, frame_in), args.frames)
     generated = renderer.generate(window, frame_in)
     figures["to_crop_ms"] = _ms(lambda: renderer.to_crop(generated), args.frames)
@@ -114,8 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         real, box = np.asarray(crops[i]), tracking.boxes[i]
         figures["face_render_ms"] = _ms(lambda: faces.render(np.array([i]), expression), args.frames)
         figures["condition_ms"] = _ms(lambda: renderer.condition(out.image, out.expanded_mask), args.frames)
+        vertices = None  # the target's geometry with the new expression, for warped references
         if renderer.uses_frame:
-            figures["frame_input_ms"] = _ms(lambda: renderer.frame_input(real[None], out.expanded_mask),
+            if renderer.warp is not None:
+                figures["vertices_ms"] = _ms(lambda: faces.screen_vertices(np.array([i]), expression), args.frames)
+                vertices = faces.screen_vertices(np.array([i]), expression).numpy()
+            figures["frame_input_ms"] = _ms(lambda: renderer.frame_input(real[None], out.expanded_mask, vertices),
                                             args.frames)
         gen_crop = (renderer.to_crop(renderer.generate(window, frame_in))[0].permute(1, 2, 0).numpy() * 255)
         figures["composite_ms"] = _ms(lambda: composite_frame(frame, box, real, gen_crop, mask, feather,
@@ -125,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         def whole_path() -> None:  # one new frame with a rolling window: render, condition, generate, composite
             o = faces.render(np.array([i]), expression)
             c = renderer.condition(o.image, o.expanded_mask)
-            f = renderer.frame_input(real[None], o.expanded_mask) if renderer.uses_frame else None
+            f = None
+            if renderer.uses_frame:
+                v = faces.screen_vertices(np.array([i]), expression).numpy() if renderer.warp is not None else None
+                f = renderer.frame_input(real[None], o.expanded_mask, v)
             g = renderer.to_crop(renderer.generate(c[:, None].expand(-1, n, -1, -1, -1), f))
             composite_frame(frame, box, real, g[0].permute(1, 2, 0).numpy() * 255,
                             o.expanded_mask[0, 0].numpy(), o.feather[0, 0].numpy(), renderer.coverage)

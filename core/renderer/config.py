@@ -16,7 +16,7 @@ PROFILES = ("auto", "cpu", "gpu")
 RENDERERS = ("reference", "paper")
 # Fields that define the network; a checkpoint made with other values cannot be resumed.
 ARCHITECTURE_FIELDS = ("renderer", "size", "lower_face_window", "ngf", "ndf", "max_channels", "n_window",
-                       "n_refs", "dropout")
+                       "n_refs", "warp_refs", "dropout")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class RendererTrainConfig:
     max_channels: widest generator layer (0: 8 x ngf, the paper's).
     n_refs: reference frames given to the 'reference' renderer (1: open mouth; 2: open, closed).
     ref_gap_s: while training, references are drawn at least this far from the frame learnt.
+    warp_refs: move the references onto the target's fitted face geometry through the mesh
+        (core.renderer.warp) before the network sees them.
     minutes / steps: budgets of the whole training of the project (a resumed run finishes the same
         budget; give a larger one to train on). Training stops at whichever comes first.
     l1_weight, gan_weight: pix2pix weighting. mouth_weight: extra L1 weight on a Gaussian around the
@@ -60,6 +62,7 @@ class RendererTrainConfig:
     n_window: int = 7
     n_refs: int = 0
     ref_gap_s: float = 1.5
+    warp_refs: bool = False
     dropout: float = 0.5
     batch_size: int = 4
     lr: float = 2e-4

@@ -151,7 +151,8 @@ class TrainingData:
     training frames only (``references``, see core.renderer.references).
     """
 
-    def __init__(self, project, cache: CacheInfo, window: CropWindow, config, device: torch.device) -> None:
+    def __init__(self, project, cache: CacheInfo, window: CropWindow, config, device: torch.device,
+                 face_renderer=None) -> None:
         n_window, val_fraction, val_frames = config.n_window, config.val_fraction, config.val_frames
         self.cond = np.load(cache.folder / COND_FILE, mmap_mode="r")
         self.mask = np.load(cache.folder / MASK_FILE, mmap_mode="r")
@@ -179,6 +180,14 @@ class TrainingData:
         if config.renderer == "reference":
             self.references = ReferencePicker(self.train_indices, tracking.mouth_opening(), config.n_refs,
                                               gap=int(round(config.ref_gap_s * tracking.fps)))
+        self.warper = self.vertices = None
+        if config.renderer == "reference" and config.warp_refs:
+            from core.renderer.warp import ReferenceWarper, fitted_vertices
+
+            if face_renderer is None or not hasattr(face_renderer, "screen_vertices"):
+                raise ProjectError("warping the references needs the fitted face model. Run 'prepare' first.")
+            self.vertices = fitted_vertices(face_renderer)
+            self.warper = ReferenceWarper(face_renderer.model, cache.crop_size)
 
     def batch(self, indices: np.ndarray, rng: np.random.Generator | None = None) -> Batch:
         """The Batch (see steps.Batch) of the given target frame indices, on the device. The
@@ -197,7 +206,13 @@ class TrainingData:
         if self.references is not None:
             refs = (self.references.sample(indices, rng) if rng is not None
                     else np.broadcast_to(self.references.fixed, (len(indices), len(self.references.fixed))))
-            ref_pixels = self._window_of(self.crops[np.ascontiguousarray(refs).reshape(-1), ys, xs], 255.0)
+            refs = np.ascontiguousarray(refs)
+            if self.warper is not None:
+                moved = np.stack([self.warper.warp(self.crops[r], self.vertices[r], self.vertices[t])
+                                  for t, row in zip(indices, refs) for r in row])
+                ref_pixels = self._window_of(moved[:, ys, xs], 255.0)
+            else:
+                ref_pixels = self._window_of(self.crops[refs.reshape(-1), ys, xs], 255.0)
             cond = torch.cat([cond, blank_lower_face(real, mask),
                               ref_pixels.reshape(len(indices), -1, w.size, w.size)], dim=1)
         mouth = torch.from_numpy(self.mouth[indices]).to(self.device)

@@ -76,7 +76,9 @@ def heldout_figures(project, renderer=None, max_frames: int = 150,
         real_crop = np.asarray(crops[i])
         frame_in = None
         if renderer.uses_frame:
-            frame_in = renderer.frame_input(real_crop[None], torch.from_numpy(mask[None, None].astype(np.float32)))
+            vertices = face_renderer.screen_vertices(np.array([i])).numpy() if renderer.warp is not None else None
+            frame_in = renderer.frame_input(real_crop[None], torch.from_numpy(mask[None, None].astype(np.float32)),
+                                            vertices)
         gen = renderer.to_crop(renderer.generate(torch.stack([renders[j][0] for j in window], 1), frame_in))
         gen_np = (gen[0].permute(1, 2, 0).cpu().numpy() * 255).astype(np.float32)
         box = tracking.boxes[i]

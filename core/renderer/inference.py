@@ -28,21 +28,28 @@ class NeuralRenderer:
 
         cond_t = nr.condition(render.image, render.expanded_mask)      # (B, 3, s, s), once per frame
         frame_t = nr.frame_input(real_crop_t, render.expanded_mask)   # reference renderer only
+                                             # (+ the target's vertices when it warps references)
         out = nr.generate(torch.stack([cond_{t-3}, ..., cond_{t+3}], 1), frame_t) # (B, 3, s, s)
         crop_out = nr.to_crop(out)                                        # (B, 3, S, S), 0 off-window
     then core.composite.composite_frame(...) with the render's feather mask times ``nr.coverage``.
 
     references: float (1, 3 * n_refs, s, s) windows of the project's reference frames in [0, 1]
-    (reference renderer; None for the paper's).
+    (reference renderer; None for the paper's). With ``warp_refs``: ``warp`` = (ReferenceWarper,
+    reference crops uint8 (n_refs, S, S, 3), their fitted vertices float (n_refs, V, 3)), and
+    frame_input() needs the target's vertices.
     """
 
     def __init__(self, generator: UNetGenerator, config: RendererTrainConfig, window: CropWindow,
-                 device: torch.device, step: int = 0, references: torch.Tensor | None = None) -> None:
+                 device: torch.device, step: int = 0, references: torch.Tensor | None = None,
+                 warp=None) -> None:
         self.generator = generator.eval()
         self.config, self.window, self.device, self.step = config, window, device, step
         if config.renderer == "reference" and (references is None or references.shape[1] != 3 * config.n_refs):
             raise ValueError(f"the reference renderer needs {config.n_refs} reference frames")
+        if config.renderer == "reference" and config.warp_refs and warp is None:
+            raise ValueError("this renderer warps its references: give the warper and the reference crops")
         self.references = None if references is None else references.to(device).float()
+        self.warp = warp if config.warp_refs else None
 
     @property
     def uses_frame(self) -> bool:
@@ -79,9 +86,18 @@ class NeuralRenderer:
                 raise ProjectError(f"{path}: the checkpoint names no reference frames. Train the "
                                    "renderer again.")
             crops = load_crops(project)
-            pixels = torch.from_numpy(np.stack([np.asarray(crops[i]) for i in frames])).permute(0, 3, 1, 2)
+            ref_crops = np.stack([np.asarray(crops[i]) for i in frames])
+            pixels = torch.from_numpy(ref_crops).permute(0, 3, 1, 2)
             references = window.cut(pixels.float() / 255.0).reshape(1, -1, window.size, window.size)
-        return cls(gen.to(device), config, window, device, int(state.get("step", 0)), references)
+            warp = None
+            if config.warp_refs:
+                from core.render import FaceRenderer
+                from core.renderer.warp import ReferenceWarper, fitted_vertices
+
+                faces = FaceRenderer(project, ctx)
+                warp = (ReferenceWarper(faces.model, faces.size), ref_crops, fitted_vertices(faces, frames))
+        return cls(gen.to(device), config, window, device, int(state.get("step", 0)), references,
+                   warp if config.renderer == "reference" else None)
 
     @property
     def n_window(self) -> int:
@@ -103,13 +119,26 @@ class NeuralRenderer:
         masked = ((image.to(self.device).float() * m).clamp(0, 1) * 255).round() / 255
         return self.window.cut(masked)
 
-    def frame_input(self, real_crop, expanded_mask: torch.Tensor) -> torch.Tensor:
-        """The target frame as the reference renderer sees it: real crop (B, S, S, 3) uint8 (numpy or
-        torch) and the expanded mask (B, 1, S, S) of the expression being rendered -> float
-        (B, 4, s, s): the window with the mask blanked, then the mask (as in training)."""
+    def frame_input(self, real_crop, expanded_mask: torch.Tensor, vertices: np.ndarray | None = None) -> torch.Tensor:
+        """What the reference renderer sees of the target frames besides the renders: real crop
+        (B, S, S, 3) uint8 (numpy or torch) and the expanded mask (B, 1, S, S) of the expression
+        being rendered -> float (B, 4 + 3 n_refs, s, s): the window with the mask blanked, the
+        mask, then the references (as in training). vertices: float (B, V, 3) target geometry
+        with the rendered expression (needed when the references are warped)."""
         real = torch.from_numpy(np.array(real_crop, np.uint8)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
         mask = (self.window.cut(expanded_mask.to(self.device).float()) > 0.5).float()
-        return blank_lower_face(self.window.cut(real), mask)
+        b = real.shape[0]
+        if self.warp is not None:
+            if vertices is None or len(vertices) != b:
+                raise ValueError("this renderer warps its references onto the target: give its vertices")
+            warper, crops, ref_vertices = self.warp
+            moved = np.stack([warper.warp(crops[k], ref_vertices[k], np.asarray(v))
+                              for v in vertices for k in range(len(crops))])
+            refs = self.window.cut(torch.from_numpy(moved).to(self.device).permute(0, 3, 1, 2).float() / 255.0)
+            refs = refs.reshape(b, -1, self.window.size, self.window.size)
+        else:
+            refs = self.references.expand(b, -1, -1, -1)
+        return torch.cat([blank_lower_face(self.window.cut(real), mask), refs], dim=1)
 
     @torch.no_grad()
     def generate(self, window: torch.Tensor, frame: torch.Tensor | None = None) -> torch.Tensor:
@@ -123,8 +152,7 @@ class NeuralRenderer:
         if self.uses_frame:
             if frame is None or frame.shape[0] != x.shape[0]:
                 raise ValueError("the reference renderer needs the target frames (frame_input)")
-            refs = self.references.expand(x.shape[0], -1, -1, -1)
-            x = torch.cat([x, frame.to(self.device).float(), refs], dim=1)
+            x = torch.cat([x, frame.to(self.device).float()], dim=1)
         return generate(self.generator, x).clamp(0, 1)
 
     def to_crop(self, generated: torch.Tensor) -> torch.Tensor:

@@ -105,7 +105,11 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
         torch.set_rng_state(state["torch_rng"])
         log.info("resuming renderer training at step %d (%.1f min done)", step, elapsed0 / 60)
 
-    data = TrainingData(project, cache, window, config, device)
+    if config.warp_refs and face_renderer is None:
+        from core.render import FaceRenderer
+
+        face_renderer = FaceRenderer(project)
+    data = TrainingData(project, cache, window, config, device, face_renderer)
     references = [] if data.references is None else [int(i) for i in data.references.fixed]
     if references:
         log.info("reference frames (open, closed mouth): %s", references)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from core.composite import composite_frame
@@ -57,20 +58,30 @@ def test_train_and_composite_on_the_prepared_project(project_copy, tiny_config):
     assert ys.min() >= cy - side / 2 - 2 and ys.max() <= cy + side / 2 + 2
 
 
-def test_reference_renderer_dubs_a_frame_that_equals_the_source_outside_the_feather(project_copy, tiny_config):
-    """The default renderer on the real prepared project: trained briefly, then driven through the
-    dub's synthesizer with another frame's expression; the pasted frame keeps every source pixel
-    where the composited alpha is 0."""
+@pytest.mark.parametrize("warp_refs", [False, True])
+def test_reference_renderer_dubs_a_frame_that_equals_the_source_outside_the_feather(project_copy, tiny_config,
+                                                                                   warp_refs):
+    """The default renderer on the real prepared project (and with its references warped onto the
+    target's face): trained briefly, then driven through the dub's synthesizer with another frame's
+    expression; the pasted frame keeps every source pixel where the composited alpha is 0."""
     from core.synthesis import NeuralSynthesizer, has_trained_renderer
     from core.tracking.crop import paste_back
     from gpu.device import select_device
 
     config = dataclasses.replace(tiny_config, renderer="reference", native_size=True, n_refs=2, steps=6,
-                                 eval_every=3)
+                                 eval_every=3, warp_refs=warp_refs)
     run_job(train_renderer_job(project_copy, config))
     assert has_trained_renderer(project_copy)
     synth = NeuralSynthesizer(project_copy, select_device("cpu"))
     assert synth.neural.uses_frame and synth.neural.window.size == 64
+    assert (synth.neural.warp is not None) == warp_refs
+    if warp_refs:  # the open-mouth reference moved onto frame 25's face: not the reference itself
+        warper, ref_crops, ref_vertices = synth.neural.warp
+        moved = warper.warp(ref_crops[0], ref_vertices[0], synth.renderer.screen_vertices([25])[0].numpy())
+        assert moved.shape == ref_crops[0].shape
+        assert 2.0 < np.abs(moved.astype(float) - ref_crops[0]).mean()
+        assert np.abs(moved.astype(float) - np.asarray(load_crops(project_copy)[25])).mean() < \
+            np.abs(ref_crops[0].astype(float) - np.asarray(load_crops(project_copy)[25])).mean()
     tracking = load_tracking(project_copy)
     targets = np.arange(20, 30)
     expressions = synth.renderer.fitted_expression(targets[::-1].copy()).numpy()  # another mouth

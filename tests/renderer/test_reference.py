@@ -97,7 +97,8 @@ def test_reference_training_lowers_the_held_out_error_and_generates(tracked_copy
     crops = np.zeros((2, 256, 256, 3), np.uint8)
     mask = torch.zeros(2, 1, 256, 256)
     frame = renderer.frame_input(crops, mask)
-    assert frame.shape == (2, 4, s, s)
+    assert frame.shape == (2, 4 + 6, s, s)
+    assert torch.equal(frame[:, 4:], renderer.references.expand(2, -1, -1, -1))
     out = renderer.generate(torch.rand(2, 7, 3, s, s), frame)
     assert out.shape == (2, 3, s, s)
     with pytest.raises(ValueError, match="target frames"):
