@@ -262,9 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=positive(float), default=None, help="time budget")
     p.add_argument("--steps", type=positive(int), default=None, help="step budget")
     p.add_argument("--profile", choices=["auto", "cpu", "gpu"], default="auto")
-    p.add_argument("--renderer", choices=["reference", "paper"], default="reference",
-                   help="reference (default): also sees the real frame around the mouth and reference "
-                        "frames of the person; paper: the paper's renderer, from face renders only")
+    p.add_argument("--renderer", choices=["reference", "paper"], default=None,
+                   help="reference: also sees the real frame around the mouth and reference frames of "
+                        "the person; paper: the paper's renderer, from face renders only (default: "
+                        "core.renderer.config.DEFAULT_RENDERER)")
     p.add_argument("--checkpoint-minutes", type=positive(float), default=None,
                    help="how often to save a checkpoint to resume from (default 2)")
 

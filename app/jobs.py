@@ -37,7 +37,7 @@ def train_audio(project):
 
 
 def train_renderer(project, minutes: float | None = None, steps: int | None = None,
-                   renderer: str = "reference"):
+                   renderer: str | None = None):
     """Job: train the neural renderer (``renderer``: 'reference' or 'paper') for ``minutes`` (or
     ``steps``) MORE than it already has.
 
@@ -47,7 +47,9 @@ def train_renderer(project, minutes: float | None = None, steps: int | None = No
     """
     from core.history import record_history
     from core.renderer import RendererTrainConfig, train_renderer_job
+    from core.renderer.config import DEFAULT_RENDERER
 
+    renderer = renderer or DEFAULT_RENDERER
     done_minutes, done_steps = renderer_trained_so_far(project)
     if project.stage("renderer").settings.get("renderer", "paper") != renderer:
         done_minutes, done_steps = 0.0, 0

@@ -22,7 +22,7 @@ class Preferences:
     renderer_kind: which renderer to train ('reference' or 'paper', see core.renderer.config)."""
 
     renderer_minutes: int = 30
-    renderer_kind: str = "reference"
+    renderer_kind: str = ""  # "" = the app's default (core.renderer.config.DEFAULT_RENDERER)
     last_video_dir: str = ""
     last_audio_dir: str = ""
     last_export_dir: str = ""

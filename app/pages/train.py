@@ -101,7 +101,9 @@ class TrainPage(QWidget):
         self.renderer_kind.setObjectName("rendererKind")
         self.renderer_kind.addItem("Real-pixel renderer (sharper)", "reference")
         self.renderer_kind.addItem("Paper's renderer (face renders only)", "paper")
-        kind = self.renderer_kind.findData(session.settings.preferences().renderer_kind)
+        from core.renderer.config import DEFAULT_RENDERER
+
+        kind = self.renderer_kind.findData(session.settings.preferences().renderer_kind or DEFAULT_RENDERER)
         self.renderer_kind.setCurrentIndex(max(kind, 0))
         self.renderer_kind.setToolTip("The real-pixel renderer also sees the video frame around the mouth and "
                                       "real frames of the person, so lips and teeth come out sharp sooner. "

@@ -14,6 +14,7 @@ PROFILES = ("auto", "cpu", "gpu")
 # "reference": the generator also sees the real frame around the blanked lower face and reference
 # frames of the person (the default); "paper": renders only (Wen et al. 2020, section 3.3).
 RENDERERS = ("reference", "paper")
+DEFAULT_RENDERER = "reference"  # what train-renderer, run and the app train unless told otherwise
 # Fields that define the network; a checkpoint made with other values cannot be resumed.
 ARCHITECTURE_FIELDS = ("renderer", "size", "lower_face_window", "ngf", "ndf", "max_channels", "n_window",
                        "n_refs", "warp_refs", "dropout")
@@ -103,7 +104,7 @@ class RendererTrainConfig:
 
     @classmethod
     def for_device(cls, profile: str = "auto", minutes: float | None = None,
-                   steps: int | None = None, renderer: str = "reference") -> "RendererTrainConfig":
+                   steps: int | None = None, renderer: str = DEFAULT_RENDERER) -> "RendererTrainConfig":
         """The CPU or GPU profile of ``renderer``; 'auto' picks GPU when torch sees CUDA.
         Without a budget: 30 min.
 
