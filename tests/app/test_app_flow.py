@@ -97,7 +97,7 @@ def test_full_flow_on_a_real_clip(window, qtbot, tmp_path, short_video, speech_w
 
     # ---- train: the real audio model (one epoch) and the real neural renderer (two tiny steps) --
     monkeypatch.setattr(app.jobs, "train_audio", lambda p: _real_audio_training(p))
-    monkeypatch.setattr(app.jobs, "train_renderer", lambda p, minutes=None: _real_renderer_training(p))
+    monkeypatch.setattr(app.jobs, "train_renderer", lambda p, **_: _real_renderer_training(p))
     window.actions_by_id["page_train"].trigger()
     assert window.pages.currentIndex() == TRAIN
     train = window.train_page

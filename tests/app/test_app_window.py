@@ -45,7 +45,7 @@ def test_closing_during_work_asks_and_then_stops_the_job(project_window, qtbot, 
 def test_train_controls_pause_resume_cancel(project_window, qtbot, monkeypatch):
     window = project_window
     closed, stepped = threading.Event(), threading.Event()
-    monkeypatch.setattr(app.jobs, "train_renderer", lambda project, minutes=None: endless_job(closed, stepped))
+    monkeypatch.setattr(app.jobs, "train_renderer", lambda project, **_: endless_job(closed, stepped))
     window.actions_by_id["page_train"].trigger()
     panel = window.train_page.panels["train_renderer"]
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
@@ -80,6 +80,22 @@ def test_training_shows_the_loss_curve_and_previews(project_window, qtbot, monke
     assert train.preview.array.shape == (64, 192, 3)  # render | generated | real, side by side
     assert "step 6" in train.preview_caption.text()
     assert "Trained 6 steps" in panel.progress.stage.text()
+
+
+def test_the_renderer_choice_reaches_the_training_job(project_window, qtbot, monkeypatch):
+    """The Train page offers both renderers; the chosen one is what the job trains, and is kept."""
+    chosen = []
+    fake = FakeTraining(steps=2)
+    monkeypatch.setattr(app.jobs, "train_renderer", lambda project, **kw: chosen.append(kw) or fake(project))
+    train = project_window.train_page
+    assert [train.renderer_kind.itemData(i) for i in range(train.renderer_kind.count())] == ["reference", "paper"]
+    assert train.renderer_kind.currentData() == "reference"  # the default
+    train.renderer_kind.setCurrentIndex(1)
+    qtbot.mouseClick(train.panels["train_renderer"].start, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(project_window.session.runner.stopped, timeout=30000):
+        pass
+    assert chosen and chosen[0]["renderer"] == "paper"
+    assert project_window.session.settings.preferences().renderer_kind == "paper"
 
 
 def test_renderer_budget_adds_to_past_training(project_window, monkeypatch):
