@@ -25,9 +25,9 @@ def tiny_budget(monkeypatch, project_copy):
 
     tiny = tiny_renderer_config(steps=4)
 
-    def for_device(profile="auto", minutes=None, steps=None):
+    def for_device(profile="auto", minutes=None, steps=None, renderer=tiny.renderer):
         done = (Project.open(project_copy.root).stage("renderer").metrics or {}).get("steps", 0)
-        return dataclasses.replace(tiny, minutes=None, steps=int(done) + 4)
+        return dataclasses.replace(tiny, minutes=None, steps=int(done) + 4, renderer=renderer)
 
     monkeypatch.setattr(core.renderer.RendererTrainConfig, "for_device", staticmethod(for_device))
 
