@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGroupBox, QHB
 from app import audio_io, jobs
 from app.dialogs import show_error
 from app.session import Session
+from app.widgets.clocked_playback import ClockedPlayback
 from app.widgets.compare_view import ComparePreview
 from app.widgets.frame_viewer import FrameViewer
 from app.widgets.level_meter import LevelMeter
@@ -98,9 +98,7 @@ class DubPage(QWidget):
         self.preview_key: tuple | None = None
         self.last_export: Path | None = None
         self.recorder = audio_io.Recorder()
-        self.player: audio_io.Player | None = None
         self.devices: list[audio_io.InputDevice] = []
-        self._play_start = (0.0, 0)  # (monotonic time, frame) when playback started
         self._models_version = 0  # bumped when training changed the models the preview uses
         self.frame_cache = FrameCache(PREVIEW_CACHE_BYTES)  # frames rendered once play again at once
 
@@ -199,8 +197,8 @@ class DubPage(QWidget):
         preview_layout.addWidget(self.viewer, 1)
         preview_layout.addLayout(play_row)
         preview_layout.addWidget(self.preview_label)
-        self.play_timer = QTimer(self)
-        self.play_timer.timeout.connect(self._play_tick)
+        self.playback = ClockedPlayback(self.viewer, lambda: self.play_button.setText("Play"), self)
+        self.play_timer = self.playback.timer
         self.level_timer = QTimer(self)
         self.level_timer.setInterval(50)
         self.level_timer.timeout.connect(self._poll_recorder)
@@ -515,36 +513,16 @@ class DubPage(QWidget):
     def start_playing(self) -> None:
         if self.preview is None or self.audio is None:
             return
-        if self.viewer.frame >= self.viewer.frame_count - 1:
-            self.viewer.set_frame(0)
-        frame = self.viewer.frame
+        frame = 0 if self.viewer.frame >= self.viewer.frame_count - 1 else self.viewer.frame
         start, end = self.trim()
         a = int(round((start + frame / self.preview.fps) * jobs.DUB_AUDIO_RATE))
         b = int(round(end * jobs.DUB_AUDIO_RATE))
-        if self.player is None:
-            self.player = audio_io.Player()
-        with_sound = self.player.play(self.audio[a:b], jobs.DUB_AUDIO_RATE)
-        if not with_sound:
+        if not self.playback.start(self.preview.fps, self.audio[a:b], jobs.DUB_AUDIO_RATE):
             self.preview_label.setText("No sound output device: playing without sound.")
-        self._play_start = (time.monotonic(), frame)
-        self.play_timer.start(max(int(1000 / self.preview.fps / 2), 10))
         self.play_button.setText("Pause")
 
     def stop_playing(self) -> None:
-        if self.play_timer.isActive():
-            self.play_timer.stop()
-            if self.player is not None:
-                self.player.stop()
-        self.play_button.setText("Play")
-
-    def _play_tick(self) -> None:
-        t0, frame0 = self._play_start
-        frame = frame0 + int((time.monotonic() - t0) * self.preview.fps)
-        if frame >= self.viewer.frame_count:
-            self.stop_playing()
-            return
-        if frame != self.viewer.frame:
-            self.viewer.set_frame(frame)  # frames the renderer cannot keep up with are skipped
+        self.playback.stop()
 
     def step(self, delta: int) -> None:
         self.stop_playing()

@@ -8,12 +8,11 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLay
 from app import jobs
 from app.dialogs import show_error
 from app.session import Session
+from app.widgets.clocked_playback import ClockedPlayback
 from app.widgets.frame_viewer import FrameViewer
 from app.widgets.progress_panel import ProgressPanel
 from app.workers import LatestOnly
@@ -79,8 +79,6 @@ class QualityPage(QWidget):
         self.session = session
         self.evaluation: dict | None = None
         self.reader = None  # VideoReader of the side-by-side video shown
-        self.player = None
-        self._play_start = (0.0, 0)
 
         title = QLabel("Quality")
         title.setObjectName("pageTitle")
@@ -159,8 +157,8 @@ class QualityPage(QWidget):
         self.renders = LatestOnly(self)
         self.renders.done.connect(self._on_frame)
         self.renders.failed.connect(lambda key, exc: log.warning("side-by-side frame %s: %s", key, exc))
-        self.play_timer = QTimer(self)
-        self.play_timer.timeout.connect(self._play_tick)
+        self.playback = ClockedPlayback(self.viewer, lambda: self.play_button.setText("Play"), self)
+        self.play_timer = self.playback.timer
         runner = session.runner
         runner.progress.connect(self._on_progress)
         runner.finished_ok.connect(self._on_result)
@@ -318,38 +316,20 @@ class QualityPage(QWidget):
             self.start_playing()
 
     def start_playing(self) -> None:
-        from app import audio_io
-
-        if self.viewer.frame >= self.viewer.frame_count - 1:
-            self.viewer.set_frame(0)
-        frame = self.viewer.frame
+        frame = 0 if self.viewer.frame >= self.viewer.frame_count - 1 else self.viewer.frame
+        audio = None
         try:
             from core.media import load_audio
 
             audio = load_audio(self._video_path(), jobs.DUB_AUDIO_RATE)
-            if self.player is None:
-                self.player = audio_io.Player()
-            self.player.play(audio[int(frame / self.reader.fps * jobs.DUB_AUDIO_RATE):], jobs.DUB_AUDIO_RATE)
-        except Exception as exc:  # noqa: BLE001 (no sound device or no audio: play silently)
+            audio = audio[int(frame / self.reader.fps * jobs.DUB_AUDIO_RATE):]
+        except Exception as exc:  # noqa: BLE001 (no audio: play silently)
             log.info("side-by-side plays without sound: %s", exc)
-        self._play_start = (time.monotonic(), frame)
-        self.play_timer.start(max(int(1000 / self.reader.fps / 2), 10))
+        self.playback.start(self.reader.fps, audio, jobs.DUB_AUDIO_RATE)
         self.play_button.setText("Pause")
 
     def stop_playing(self) -> None:
-        if self.play_timer.isActive():
-            self.play_timer.stop()
-            if self.player is not None:
-                self.player.stop()
-        self.play_button.setText("Play")
-
-    def _play_tick(self) -> None:
-        t0, frame0 = self._play_start
-        frame = frame0 + int((time.monotonic() - t0) * self.reader.fps)
-        if frame >= self.viewer.frame_count:
-            self.stop_playing()
-        elif frame != self.viewer.frame:
-            self.viewer.set_frame(frame)
+        self.playback.stop()
 
     def step(self, delta: int) -> None:
         self.stop_playing()
