@@ -86,6 +86,16 @@ def positive(kind: type) -> Callable[[str], object]:
     return parse
 
 
+def crop_size_arg(text: str) -> int:
+    """An argparse type: 'auto' (0) or a crop side in pixels."""
+    from core.crop_size import parse_crop_size
+
+    try:
+        return parse_crop_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 # ---- commands --------------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> int:
     from core.media import probe
@@ -153,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from core.commands import JobSpec
 
     return _run_spec(JobSpec("run", project=args.project, video=args.video, audio=args.audio, out=args.out,
-                             minutes=args.minutes, consent=args.i_have_consent,
+                             minutes=args.minutes, consent=args.i_have_consent, crop_size=args.crop_size,
                              speech_encoder=args.speech_encoder))
 
 
@@ -240,11 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
     consent_help = "confirm you have the right to use this person's face and voice"
     encoder_help = ("a CTranslate2 Whisper model folder for the speech features, remembered by the "
                     "project ('bundled' = the built-in tiny.en)")
+    crop_help = ("side of the face crops in pixels; auto (default): the face's own size, at least 256, "
+                 "at most 320 (CPU) or 640 (GPU); a project already tracked keeps its size")
     p = add("prepare", cmd_prepare, "track the face in every frame and fit the 3D face model")
     p.add_argument("video", type=Path, nargs="?", help="the target video (needed for a new project)")
     p.add_argument("--project", type=Path, required=True, help="project folder")
     p.add_argument("--backend", choices=["mediapipe", "face-alignment"], default="mediapipe")
-    p.add_argument("--crop-size", type=int, default=256)
+    p.add_argument("--crop-size", type=crop_size_arg, default="auto", metavar="auto|N",
+                   help=crop_help)
     p.add_argument("--i-have-consent", action="store_true", help=consent_help)
     p.add_argument("--speech-encoder", type=Path, default=None, metavar="FOLDER", help=encoder_help)
 
@@ -286,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--project", type=Path, default=None)
     p.add_argument("--minutes", type=positive(float), default=45.0)
+    p.add_argument("--crop-size", type=crop_size_arg, default="auto", metavar="auto|N", help=crop_help)
     p.add_argument("--i-have-consent", action="store_true", help=consent_help)
     p.add_argument("--speech-encoder", type=Path, default=None, metavar="FOLDER", help=encoder_help)
 

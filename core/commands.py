@@ -8,6 +8,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.crop_size import AUTO
 from core.errors import DubError
 from core.jobs import Job
 
@@ -44,7 +45,7 @@ class JobSpec:
     model: str | None = None
     checkpoint_minutes: float | None = None
     backend: str = "mediapipe"
-    crop_size: int = 256
+    crop_size: int = AUTO  # prepare / run: pixels, or AUTO (core.crop_size: the face's own, capped)
     features: str = "whisper"  # train-audio: "whisper" (falls back to MFCC if no encoder loads) or "mfcc"
     speech_encoder: Path | None = None  # another CTranslate2 Whisper folder, kept by the project; "bundled" = back
     voices: tuple = ()  # evaluate: other talking videos for the voice-transfer figure
@@ -129,7 +130,8 @@ def build_job(spec: JobSpec, project=None) -> Job:
     if kind == "prepare":
         from core.prepare import PrepareConfig, prepare_job
 
-        return prepare_job(project, PrepareConfig(backend=spec.backend, crop_size=spec.crop_size))
+        return prepare_job(project, PrepareConfig(backend=spec.backend, crop_size=spec.crop_size,
+                                                  profile=spec.renderer_profile))
     if kind == "train-audio":
         from core.audio2exp import AudioTrainConfig, train_audio_job
 
@@ -165,7 +167,7 @@ def build_job(spec: JobSpec, project=None) -> Job:
         from core.run_all import RunConfig, run_all_job
 
         config = RunConfig(minutes=spec.minutes if spec.minutes is not None else RunConfig.minutes,
-                           device=spec.torch_device)
+                           device=spec.torch_device, crop_size=spec.crop_size)
         return run_all_job(project, spec.audio, spec.out, config)
     from core.evaluate import EvaluateConfig, evaluate_job
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from core.crop_size import AUTO
 from core.jobs import Job, within
 from core.tracking import TrackingConfig, tracking_job
 
@@ -17,13 +18,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PrepareConfig:
+    """crop_size: pixels, or AUTO (the face's own size up to the cap of ``profile``; see
+    core.crop_size). profile: 'auto', 'cpu' or 'gpu', the renderer profile the crops are cut for."""
+
     backend: str = "mediapipe"
-    crop_size: int = 256
+    crop_size: int = AUTO
     allow_download: bool = True
+    profile: str = "auto"
 
     def tracking(self) -> TrackingConfig:
         return TrackingConfig(backend=self.backend, crop_size=self.crop_size,
-                              allow_download=self.allow_download)
+                              allow_download=self.allow_download, profile=self.profile)
 
 
 @dataclass
@@ -40,6 +45,8 @@ class ReadinessReport:
     verdict: str = ""
     advice: list[str] = field(default_factory=list)
     speech_features: str = ""
+    crop_px: int = 0  # side of the face crops (0: a report from before it was recorded)
+    crop_scale: float = 0.0  # crop pixels per video pixel (1 = the face at its own resolution)
 
     def describe(self) -> str:
         lines = [
@@ -69,7 +76,8 @@ def readiness(tracking, has_audio: bool, fit_metrics: dict[str, Any], crop_scale
     n = tracking.n_frames
     duration = n / tracking.fps
     face_share = float(tracking.has_face.mean())
-    face_px = float(np.median(tracking.boxes[tracking.has_face, 2]) / crop_scale) if face_share else 0.0
+    box_px = float(np.median(tracking.boxes[tracking.has_face, 2])) if face_share else 0.0
+    face_px = box_px / crop_scale
     opening = tracking.mouth_opening()
     # 0.03 of the face height: lips visibly apart (closed lips measure below 0.01).
     mouth_open = float(np.nanmean(opening[tracking.has_face] > 0.03)) if face_share else 0.0
@@ -106,7 +114,8 @@ def readiness(tracking, has_audio: bool, fit_metrics: dict[str, Any], crop_scale
                "Poor training material: expect weak results (see below).")
     return ReadinessReport(duration_s=duration, frames=n, face_share=face_share, face_px=face_px,
                            mouth_open_share=mouth_open, has_audio=has_audio, fit_metrics=fit_metrics,
-                           verdict=verdict, advice=advice)
+                           verdict=verdict, advice=advice, crop_px=int(tracking.crop_size),
+                           crop_scale=tracking.crop_size / box_px if box_px else 0.0)
 
 
 def prepare_job(project, config: PrepareConfig = PrepareConfig()) -> Job[ReadinessReport]:

@@ -87,7 +87,7 @@ class FaceRenderer:
     (neutral and jaw-open renders) is cached per frame.
     """
 
-    def __init__(self, project, ctx=None, size: int | None = None, cache_frames: int = 1024) -> None:
+    def __init__(self, project, ctx=None, size: int | None = None, cache_frames: int | None = None) -> None:
         self.model = load_face_model(project)
         self.params = load_face_params(project)
         self.device = torch.device("cpu") if ctx is None else ctx.device
@@ -116,7 +116,8 @@ class FaceRenderer:
         self._jaw = torch.zeros(m.n_exp, device=self.device)
         self._jaw[m.jaw_index] = m.jaw_open
         self._static_cache: OrderedDict[int, torch.Tensor] = OrderedDict()
-        self._cache_frames = cache_frames
+        # About 64 MB of bool masks: 1024 frames at 256 px, 163 at 640 px.
+        self._cache_frames = cache_frames or max(64, (64 << 20) // (self.size * self.size))
         ratio = self.size / 256
         self._dilate = max(1, round(DILATE_STEPS * ratio))
         self._erode = max(1, round(ERODE_STEPS * ratio))

@@ -25,6 +25,7 @@ class RunConfig:
     minutes: float = 45.0
     device: str = "auto"
     renderer_steps: int | None = None  # a step budget instead of time (tests)
+    crop_size: int = 0  # pixels, or 0 = auto (core.crop_size)
 
 
 def run_all_job(project, audio_path: Path | str, out_path: Path | str, config: RunConfig = RunConfig()) -> Job[DubResult]:
@@ -33,7 +34,8 @@ def run_all_job(project, audio_path: Path | str, out_path: Path | str, config: R
     from core.renderer import RendererTrainConfig, train_renderer_job
 
     started = time.monotonic()
-    report = yield from within(prepare_job(project, PrepareConfig()), (0.0, 0.2))
+    report = yield from within(prepare_job(project, PrepareConfig(
+        crop_size=config.crop_size, profile=config.device)), (0.0, 0.2))
     log.info("readiness: %s", report.verdict)
     yield from within(train_audio_job(project, AudioTrainConfig()), (0.2, 0.25))
     info = probe(audio_path)

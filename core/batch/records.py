@@ -17,6 +17,7 @@ from typing import Any
 
 from core.atomic import write_json
 from core.commands import JobSpec, script_text
+from core.crop_size import AUTO
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,10 @@ def identity(spec: JobSpec) -> str:
     fields = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(spec).items()
               if k != "consent"}
     fields["project"] = str(spec.project_dir)
+    if fields.get("crop_size") == AUTO:
+        # Hashed as the old default (256) so records written before "auto" existed stay valid; an
+        # auto prepare of an already tracked project keeps its recorded size anyway.
+        fields["crop_size"] = 256
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 

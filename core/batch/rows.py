@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from core.commands import KINDS, JobSpec
+from core.crop_size import parse_crop_size
 from core.errors import DubError
 
-KEYS = ("kind", "project", "video", "audio", "text", "voice", "rate", "out", "minutes", "draft", "device")
+KEYS = ("kind", "project", "video", "audio", "text", "voice", "rate", "out", "minutes", "draft", "device",
+        "crop_size")
 PATH_KEYS = ("project", "video", "audio", "out")
 TRUE, FALSE = ("true", "yes", "1", "y"), ("false", "no", "0", "n", "")
 
@@ -123,6 +125,11 @@ def _spec(path: Path, number: int, where: str, record: dict[str, Any], consent: 
             values["draft"] = str(draft).strip().lower() in TRUE
         else:
             raise bad(f"draft must be true or false, not {draft!r}.")
+    if record.get("crop_size") not in (None, ""):
+        try:
+            values["crop_size"] = parse_crop_size(str(record["crop_size"]))
+        except ValueError as exc:
+            raise bad(f"{exc}.") from None
     for key in ("text", "voice", "device"):
         if record.get(key) not in (None, ""):
             values[key] = str(record[key]).strip() if key != "text" else str(record[key])

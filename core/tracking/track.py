@@ -11,6 +11,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from core.atomic import atomic_path, load_npz, save_npz
+from core.crop_size import AUTO, auto_crop_size
 from core.errors import DubError
 from core.jobs import Job, ProgressClock
 from core.media import VideoReader
@@ -37,6 +38,7 @@ class TrackingConfig:
     size_smooth_s: float = 1.0
     checkpoint_every: int = 250
     allow_download: bool = True
+    profile: str = "auto"  # renderer profile whose network cap bounds an AUTO crop (not in the key)
 
 
 def tracking_job(project, config: TrackingConfig, span: tuple[float, float] = (0.0, 1.0)) -> Job[Tracking]:
@@ -48,13 +50,18 @@ def tracking_job(project, config: TrackingConfig, span: tuple[float, float] = (0
 
     settings = asdict(config)
     settings.pop("allow_download")
+    settings.pop("profile")
+    if config.crop_size == AUTO:
+        settings["crop_size"] = _recorded_crop_size(project, settings)
     key, _ = project.stage_key(settings)
     if project.is_current(STAGE) and project.stage(STAGE).key == key and project.path(CROPS_FILE).exists():
         return load_tracking(project)
     reader = VideoReader(project.source_video)
     n = reader.frame_count
     mid = span[0] + (span[1] - span[0]) * 0.8
-    landmarks, has_face, start = _resume_partial(project, key, n)
+    # The landmarks do not depend on the crop size: a partial run resumes whatever size it ends at.
+    partial_key, _ = project.stage_key({**settings, "crop_size": AUTO})
+    landmarks, has_face, start = _resume_partial(project, partial_key, n)
     project.set_stage(STAGE, "running", settings=settings)
 
     mesh = MediapipeFaceMesh()
@@ -74,7 +81,7 @@ def tracking_job(project, config: TrackingConfig, span: tuple[float, float] = (0
                         landmarks68[i] = nearest.landmarks
             done = i + 1
             if done % config.checkpoint_every == 0 and done < n:
-                save_npz(project.path(PARTIAL_FILE), key=np.array(key), next=np.int64(done),
+                save_npz(project.path(PARTIAL_FILE), key=np.array(partial_key), next=np.int64(done),
                          landmarks=landmarks, has_face=has_face)
             yield clock.step(done - start, message=f"{int(has_face[:done].sum())} of {done} frames with a face")
     finally:
@@ -84,18 +91,36 @@ def tracking_job(project, config: TrackingConfig, span: tuple[float, float] = (0
         raise DubError(f"{project.source_video}: no face was found in any frame. Choose a video where "
                        "the person faces the camera.")
     boxes = stabilised_boxes(landmarks, has_face, reader.fps, config)
+    box_px = float(np.median(boxes[has_face, 2]))
+    crop_size = settings["crop_size"] or auto_crop_size(box_px, config.profile)
+    settings["crop_size"] = crop_size
+    log.info("face box %.0f px: %d px crops (%s)", box_px, crop_size,
+             "automatic" if config.crop_size == AUTO else "chosen")
     tracking = Tracking(landmarks=landmarks, has_face=has_face, boxes=boxes, fps=reader.fps,
-                        frame_size=(reader.width, reader.height), crop_size=config.crop_size,
+                        frame_size=(reader.width, reader.height), crop_size=crop_size,
                         landmarks68=landmarks68)
-    yield from _write_crops(project, reader, boxes, config.crop_size, (mid, span[1]))
+    yield from _write_crops(project, reader, boxes, crop_size, (mid, span[1]))
     tracking.save(project.path(TRACKING_FILE))
     with contextlib.suppress(OSError):
         project.path(PARTIAL_FILE).unlink()
     project.set_stage(STAGE, "done", settings=settings, metrics={
         "frames": n, "frames_with_face": int(has_face.sum()),
-        "median_face_px": float(np.median(boxes[has_face, 2]) / config.crop_scale),
+        "median_face_px": box_px / config.crop_scale, "median_box_px": box_px,
+        "crop_size": crop_size, "crop_px_per_video_px": crop_size / box_px,
     })
     return tracking
+
+
+def _recorded_crop_size(project, settings: dict) -> int:
+    """Under AUTO: the crop size of the project's finished tracking when everything else matches
+    (so a project tracked before AUTO existed, or at another cap, is not redone), else AUTO."""
+    rec = project.stage(STAGE)
+    recorded = rec.settings.get("crop_size") if rec.status == "done" else None
+    same = {k: v for k, v in rec.settings.items() if k != "crop_size"} == {
+        k: v for k, v in settings.items() if k != "crop_size"}
+    if same and isinstance(recorded, int) and recorded > 0 and project.path(CROPS_FILE).exists():
+        return recorded
+    return AUTO
 
 
 def _resume_partial(project, key: str, n: int) -> tuple[np.ndarray, np.ndarray, int]:
