@@ -14,7 +14,7 @@ import math
 
 AUTO = 0
 MIN_CROP = 256
-CROP_STEP = 32  # the U-Net takes multiples of 32; a crop on the same grid keeps the figures simple
+CROP_STEP = 16  # rounding up to 16 px enlarges a face by at most 16 px (the network rounds its own side)
 # Largest network side of the reference renderer per training profile (RendererTrainConfig.size).
 NETWORK_CAP = {"cpu": 256, "gpu": 512}
 # Lower-face window side over crop side: 197 px of a 256 px crop on the test clips (the union of
@@ -35,7 +35,7 @@ def resolve_profile(profile: str) -> str:
 
 
 def crop_cap(profile: str) -> int:
-    """Largest automatic crop side: its lower-face window fits the network cap (cpu 320, gpu 640)."""
+    """Largest automatic crop side: its lower-face window fits the network cap (cpu 320, gpu 656)."""
     cap = NETWORK_CAP[resolve_profile(profile)]
     return CROP_STEP * math.floor(cap / WINDOW_SHARE / CROP_STEP)
 

@@ -54,6 +54,11 @@ class ReadinessReport:
             f"Face found in {self.face_share:.0%} of frames; face about {self.face_px:.0f} px tall",
             f"Mouth visibly open in {self.mouth_open_share:.0%} of frames",
         ]
+        if self.crop_px:
+            how = ("the face's own resolution" if 0.9 <= self.crop_scale <= 1.1 else
+                   "small face enlarged" if self.crop_scale > 1.1 else "reduced to the renderer's cap")
+            lines.append(f"Face crops: {self.crop_px} px ({self.crop_scale:.2f} crop pixels per video pixel: "
+                         f"{how})")
         pose = self.fit_metrics.get("pose_range_deg")
         if pose:
             lines.append("Head turns: yaw {:.0f} deg, pitch {:.0f} deg, roll {:.0f} deg".format(*pose))

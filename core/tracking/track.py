@@ -29,10 +29,13 @@ STAGE = "tracking"
 class TrackingConfig:
     """backend: 'mediapipe' (478-point mesh, default) or 'face-alignment' (adds the paper's 68
     points; its weights download on first use). crop_scale: crop side over the mesh's larger extent.
-    smooth_s / size_smooth_s: Gaussian smoothing (seconds) of the box centre and of its size."""
+    smooth_s / size_smooth_s: Gaussian smoothing (seconds) of the box centre and of its size.
+    crop_size: crop side in pixels, or AUTO (0): the face's own size up to the cap of ``profile``
+    (core.crop_size). An already tracked project keeps its recorded size under AUTO; the stage
+    records the resolved number, so an automatic 256 px crop has the key of an explicit 256."""
 
     backend: str = "mediapipe"
-    crop_size: int = 256
+    crop_size: int = AUTO
     crop_scale: float = 1.4
     smooth_s: float = 0.12
     size_smooth_s: float = 1.0

@@ -94,8 +94,9 @@ def test_reference_training_lowers_the_held_out_error_and_generates(tracked_copy
     assert renderer.uses_frame and renderer.config.renderer == "reference"
     s = renderer.window.size
     assert s == 64 and renderer.references.shape == (1, 6, s, s)
-    crops = np.zeros((2, 256, 256, 3), np.uint8)
-    mask = torch.zeros(2, 1, 256, 256)
+    c = renderer.window.crop_size
+    crops = np.zeros((2, c, c, 3), np.uint8)
+    mask = torch.zeros(2, 1, c, c)
     frame = renderer.frame_input(crops, mask)
     assert frame.shape == (2, 4 + 6, s, s)
     assert torch.equal(frame[:, 4:], renderer.references.expand(2, -1, -1, -1))

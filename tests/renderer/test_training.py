@@ -12,6 +12,7 @@ import torch
 from core.jobs import run_job
 from core.renderer import NeuralRenderer, train_renderer_job
 from core.renderer.checkpoint import load_checkpoint
+from core.tracking import load_tracking
 from tests.renderer.conftest import fake_renderer
 
 
@@ -51,12 +52,13 @@ def test_tiny_training_lowers_held_out_error(tracked_copy, tiny_config):
 
     renderer = NeuralRenderer.load(tracked_copy)
     w = renderer.window
-    assert w.size == 64 and 0 < w.side <= 256
+    s = load_tracking(tracked_copy).crop_size
+    assert w.size == 64 and 0 < w.side <= s
     window = torch.rand(2, 7, 3, 64, 64)
     out = renderer.generate(window)
     assert out.shape == (2, 3, 64, 64) and 0.0 <= float(out.min()) and float(out.max()) <= 1.0
     crop = renderer.to_crop(out)
-    assert crop.shape == (2, 3, 256, 256)
+    assert crop.shape == (2, 3, s, s)
     outside = torch.from_numpy(renderer.coverage == 0)
     assert float(crop[:, :, outside].abs().max()) == 0.0
 
