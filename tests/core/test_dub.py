@@ -246,6 +246,48 @@ def test_a_renderer_trained_on_an_older_face_fit_is_not_used(trained_project, tm
         assert container.metadata.get("synthetic_renderer") == "draft"
 
 
+# RendererTrainConfig's fields before issue 15 (no renderer, n_refs, max_channels, native_size...)
+PRE_ISSUE_15_FIELDS = ("profile", "size", "lower_face_window", "ngf", "ndf", "n_window", "dropout", "batch_size",
+                       "lr", "beta1", "l1_weight", "gan_weight", "mouth_weight", "minutes", "steps", "val_fraction",
+                       "val_frames", "eval_every", "checkpoint_every_s", "seed", "device", "cpu_threads")
+
+
+def test_a_project_trained_with_the_paper_renderer_before_issue_15_still_dubs(trained_project, tmp_path):
+    """Checkpoints and config.json written the way the paper's renderer wrote them before the
+    reference renderer existed: the project opens, uses them (neural, not the draft) and dubs."""
+    import dataclasses
+    import json
+
+    from core.renderer import train_renderer_job
+    from core.renderer.checkpoint import load_checkpoint, save_checkpoint
+    from core.synthesis import has_trained_renderer
+    from tests.conftest import copy_project, tiny_renderer_config
+
+    project = copy_project(trained_project, tmp_path / "p")
+    project.remove_stage_files("renderer/last.pt", "renderer/best.pt", "renderer/config.json")
+    paper = dataclasses.replace(tiny_renderer_config(3), renderer="paper", native_size=False, n_refs=0,
+                                max_channels=0)
+    run_job(train_renderer_job(project, paper))
+    folder = project.path("renderer")
+    old_config = {k: v for k, v in paper.to_json().items() if k in PRE_ISSUE_15_FIELDS}
+    for name in ("best.pt", "last.pt"):
+        state = load_checkpoint(folder / name)
+        state["config"] = old_config
+        state.pop("references", None)
+        save_checkpoint(folder / name, state)
+    (folder / "config.json").write_text(json.dumps(old_config), encoding="utf-8")
+    assert has_trained_renderer(project)
+    from core.renderer import NeuralRenderer
+
+    assert NeuralRenderer.load(project).config.renderer == "paper"
+    audio, _ = _speech(project.source_video, tmp_path, 1.2)
+    out = tmp_path / "old_paper.mp4"
+    result = run_job(dub_job(project, audio, out, DubConfig()))
+    assert result.mode == "neural" and result.frames == probe(out).frame_count == 30
+    with av.open(str(out)) as container:
+        assert container.metadata.get("synthetic_renderer") != "draft"
+
+
 def test_cancelling_a_long_dub_stops_it_and_leaves_no_file(trained_project, speech_wav, tmp_path):
     from core.errors import JobCancelled
     from core.jobs import CancelToken

@@ -119,3 +119,35 @@ def test_a_project_trained_with_the_paper_renderer_still_loads(tracked_copy, tin
     renderer = NeuralRenderer.load(tracked_copy)
     assert renderer.config.renderer == "paper" and not renderer.uses_frame
     assert renderer.generate(torch.rand(1, 7, 3, 64, 64)).shape == (1, 3, 64, 64)
+
+
+def _generator_weights(path) -> torch.Tensor:
+    return torch.cat([v.flatten().float() for v in load_checkpoint(path)["generator"].values()])
+
+
+def test_reference_training_resumes_from_its_checkpoint(tracked_copy, reference_config):
+    """Stopped and started again, the reference renderer goes on from the saved step with the saved
+    weights and optimiser moments (a fresh start would restart Adam's step count and the weights)."""
+    faces = fake_renderer(tracked_copy)
+    config = dataclasses.replace(reference_config, steps=12)
+    last = tracked_copy.path("renderer", "last.pt")
+    _drive(train_renderer_job(tracked_copy, config, faces), stop_after_step=1)
+    w1 = _generator_weights(last)
+    records, _ = _drive(train_renderer_job(tracked_copy, config, faces), stop_after_step=9)
+    assert [r.step for r in records if r.stage == "Training renderer"][0] == 2
+    w9 = _generator_weights(last)
+    saved = load_checkpoint(last)
+    assert saved["step"] == 9 and saved["config"]["renderer"] == "reference"
+    assert {int(s["step"]) for s in saved["opt_g"]["state"].values()} == {9}
+
+    records, result = _drive(train_renderer_job(tracked_copy, config, faces), stop_after_step=10)
+    steps = [r.step for r in records if r.stage == "Training renderer"]
+    assert steps[0] == 10 and steps[-1] == 10
+    state = load_checkpoint(last)
+    assert state["step"] == 10
+    assert {int(s["step"]) for s in state["opt_g"]["state"].values()} == {10}  # Adam's moments kept
+    assert {int(s["step"]) for s in state["opt_d"]["state"].values()} == {10}
+    w10 = _generator_weights(last)
+    # One more step from step 9's weights moves them far less than steps 1 to 9 did.
+    assert float((w10 - w9).abs().mean()) < 0.4 * float((w9 - w1).abs().mean())
+    assert len(state["references"]) == 2
