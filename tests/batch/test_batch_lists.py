@@ -40,6 +40,7 @@ def test_a_csv_list_becomes_job_specs_with_paths_beside_the_list(tmp_path):
     ("kind,project,audio,out,draft\ndub,p,a.wav,o.mp4,maybe\n", "draft must be true or false"),
     ("kind,project,out\ndub,p,o.mp4\n", "needs either audio (a file) or text"),
     ("kind,project\nrun,p\n", "a run job needs video and audio and out"),
+    ("kind,project,video,crop_size\nprepare,p,v.mp4,big\n", "crop size must be 'auto' or a number"),
 ])
 def test_a_bad_row_is_an_error_naming_it(tmp_path, content, said):
     jobs = tmp_path / "jobs.csv"
@@ -47,6 +48,18 @@ def test_a_bad_row_is_an_error_naming_it(tmp_path, content, said):
     with pytest.raises(DubError, match=".*") as caught:
         read_rows(jobs)
     assert said in str(caught.value) and "jobs.csv" in str(caught.value)
+
+
+def test_a_crop_size_column_chooses_the_crops_and_auto_keeps_old_records_valid(tmp_path):
+    from core.batch.records import identity
+    from core.crop_size import AUTO
+
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("kind,project,video,crop_size\nprepare,p,v.mp4,auto\nprepare,q,v.mp4,384\nprepare,r,v.mp4,\n")
+    auto, fixed, default = (r.spec for r in read_rows(jobs))
+    assert auto.crop_size == AUTO == default.crop_size and fixed.crop_size == 384
+    # A record written before 'auto' (crop_size 256, the old default) is the same job as auto now.
+    assert identity(auto) == identity(auto.replace(crop_size=256)) != identity(auto.replace(crop_size=384))
 
 
 def test_a_json_list_names_the_row_with_an_unknown_key(tmp_path):

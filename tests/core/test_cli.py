@@ -63,3 +63,9 @@ def test_progress_without_a_terminal_prints_a_line_per_tenth_not_per_frame():
     lines = log.getvalue().splitlines()
     assert 10 <= len(lines) <= 11
     assert lines[-1].startswith("Tracking the face") and "1000 of 1000" in lines[-1]
+
+
+def test_a_bad_crop_size_is_a_usage_error(tmp_path, short_video):
+    out = run("prepare", short_video, "--project", tmp_path / "p", "--crop-size", "huge")
+    assert out.returncode == 2 and "auto" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "p").exists()
