@@ -18,7 +18,7 @@ RENDERERS = ("reference", "paper")
 DEFAULT_RENDERER = "reference"  # what train-renderer, run and the app train unless told otherwise
 # Fields that define the network; a checkpoint made with other values cannot be resumed.
 ARCHITECTURE_FIELDS = ("renderer", "size", "lower_face_window", "ngf", "ndf", "max_channels", "n_window",
-                       "n_refs", "warp_refs", "dropout")
+                       "n_refs", "warp_refs", "copy_refs", "dropout")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ class RendererTrainConfig:
     ref_gap_s: while training, references are drawn at least this far from the frame learnt.
     warp_refs: move the references onto the target's fitted face geometry through the mesh
         (core.renderer.warp) before the network sees them.
+    copy_refs: the generator also predicts a smooth flow per reference and per-pixel blend weights,
+        and its output blends its own colours with the moved references (core.renderer.copying).
     minutes / steps: budgets of the whole training of the project (a resumed run finishes the same
         budget; give a larger one to train on). Training stops at whichever comes first.
     l1_weight, gan_weight: pix2pix weighting. mouth_weight: extra L1 weight on a Gaussian around the
@@ -65,6 +67,7 @@ class RendererTrainConfig:
     n_refs: int = 0
     ref_gap_s: float = 1.5
     warp_refs: bool = False
+    copy_refs: bool = False
     dropout: float = 0.5
     batch_size: int = 4
     lr: float = 2e-4
@@ -86,6 +89,8 @@ class RendererTrainConfig:
     def __post_init__(self) -> None:
         if self.renderer not in RENDERERS:
             raise ValueError(f"renderer must be one of {RENDERERS}, not {self.renderer!r}")
+        if self.copy_refs and self.renderer != "reference":
+            raise ValueError("copy_refs needs the reference renderer")
         if self.renderer == "reference" and self.n_refs < 1:
             raise ValueError("the reference renderer needs at least one reference frame (n_refs)")
         if self.profile not in ("cpu", "gpu"):

@@ -13,7 +13,7 @@ from core.errors import ProjectError
 from core.renderer.checkpoint import BEST_FILE, LAST_FILE, load_checkpoint
 from core.renderer.config import RendererTrainConfig
 from core.renderer.data import FOLDER
-from core.renderer.networks import UNetGenerator, build_generator
+from core.renderer.networks import build_generator
 from core.renderer.references import blank_lower_face
 from core.renderer.steps import generate
 from core.renderer.window import CropWindow
@@ -39,7 +39,7 @@ class NeuralRenderer:
     frame_input() needs the target's vertices.
     """
 
-    def __init__(self, generator: UNetGenerator, config: RendererTrainConfig, window: CropWindow,
+    def __init__(self, generator: torch.nn.Module, config: RendererTrainConfig, window: CropWindow,
                  device: torch.device, step: int = 0, references: torch.Tensor | None = None,
                  warp=None) -> None:
         self.generator = generator.eval()
