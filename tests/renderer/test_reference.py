@@ -151,3 +151,47 @@ def test_reference_training_resumes_from_its_checkpoint(tracked_copy, reference_
     # One more step from step 9's weights moves them far less than steps 1 to 9 did.
     assert float((w10 - w9).abs().mean()) < 0.4 * float((w9 - w1).abs().mean())
     assert len(state["references"]) == 2
+
+
+def test_the_copying_generator_moves_a_reference_by_its_flow(tracked_project):
+    """With the U-Net's output fixed to 'shift reference 2 right by 8 px, take only it', the output
+    is that real crop moved 8 px: the flow and the blend do what they say."""
+    from core.renderer.copying import ReferenceCopyingGenerator
+    from core.tracking import load_crops
+
+    s, n = 64, 2
+    gen = ReferenceCopyingGenerator(in_ch=3 + 3 * n, n_refs=n, size=s, ngf=8, dropout=0.0, max_channels=0,
+                                    flow_cell=1)
+    crop = torch.from_numpy(np.asarray(load_crops(tracked_project)[10])).permute(2, 0, 1).float() / 127.5 - 1
+    ref = torch.nn.functional.interpolate(crop[None], size=(s, s), mode="area")[0]
+    x = torch.cat([torch.zeros(3, s, s), torch.zeros(3, s, s), ref])[None]
+    out_channels = torch.zeros(1, 3 + 3 * n + 1, s, s)
+    shift_px = 8
+    # flow channels 3..6: (dx, dy) of ref 1 then of ref 2, in units of 2 * max_shift (normalised)
+    out_channels[:, 5] = -shift_px * 2 / (s - 1) / (2 * gen.max_shift)  # sample from the left
+    out_channels[:, 3 + 2 * n + 2] = 1.0  # blend logit of ref 2 at the top of its range
+    out_channels[:, 3 + 2 * n:3 + 2 * n + 2] = -1.0
+    gen.unet.forward = lambda _x: out_channels
+    out = gen(x)[0]
+    expected = ref[:, :, :-shift_px]
+    weight = torch.softmax(torch.tensor([-4.0, -4.0, 4.0]), 0)[2]
+    got = out[:, :, shift_px:]
+    assert (got - weight * expected).abs().max() < 0.01 + (1 - weight) * 1.0
+    assert (got - expected).abs().mean() < 0.01
+    assert (out - ref).abs().mean() > 0.05  # it did move
+
+
+def test_copying_reference_training_lowers_the_error_and_reloads(tracked_copy, reference_config):
+    """It starts from a blend of real references (a lower first error than drawing from nothing),
+    so the bar is a smaller relative drop."""
+    config = dataclasses.replace(reference_config, copy_refs=True, steps=45, eval_every=15)
+    records, result = _drive(train_renderer_job(tracked_copy, config, fake_renderer(tracked_copy)))
+    first_val = [r for r in records if "val_l1_255" in r.losses][0].losses["val_l1_255"]
+    assert result.val_l1_255 < 0.8 * first_val, (first_val, result.val_l1_255)
+    renderer = NeuralRenderer.load(tracked_copy)
+    assert renderer.config.copy_refs
+    s = renderer.window.size
+    c = renderer.window.crop_size
+    frame = renderer.frame_input(np.zeros((1, c, c, 3), np.uint8), torch.zeros(1, 1, c, c))
+    out = renderer.generate(torch.rand(1, 7, 3, s, s), frame)
+    assert out.shape == (1, 3, s, s) and 0 <= float(out.min()) and float(out.max()) <= 1
