@@ -18,6 +18,7 @@ import torch
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from core.atomic import atomic_path, write_json
+from core.audio2exp.calibration import OpeningCalibration
 from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig, window_rows
 from core.audio2exp.networks import NetworkSpec, build_network
 from core.errors import ProjectError
@@ -56,6 +57,7 @@ class AudioModelMeta:
     probe_weights: np.ndarray      # float32 (K,) mouth opening = z @ w + b
     probe_bias: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    calibration: OpeningCalibration | None = None  # of the mouth opening (calibration.py); None = off
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,7 @@ class AudioModelMeta:
             "expr_mean": self.expr_mean.tolist(), "expr_scale": float(self.expr_scale),
             "rest": self.rest.tolist(), "probe_weights": self.probe_weights.tolist(),
             "probe_bias": float(self.probe_bias), "metrics": self.metrics,
+            "calibration": self.calibration.to_json() if self.calibration else None,
         }
 
     @classmethod
@@ -78,17 +81,23 @@ class AudioModelMeta:
             rest=np.asarray(data["rest"], np.float32),
             probe_weights=np.asarray(data["probe_weights"], np.float32),
             probe_bias=float(data["probe_bias"]), metrics=dict(data.get("metrics", {})),
+            calibration=OpeningCalibration.from_json(data.get("calibration")),
         )
 
 
-def postprocess(z: np.ndarray, gate: np.ndarray, fps: float, rest: np.ndarray, post: PostProcess) -> np.ndarray:
-    """Smooth and silence-gate a predicted sequence.
+def postprocess(z: np.ndarray, gate: np.ndarray, fps: float, rest: np.ndarray, post: PostProcess,
+                calibration: OpeningCalibration | None = None,
+                probe: tuple[np.ndarray, float] | None = None) -> np.ndarray:
+    """Smooth, calibrate the mouth opening (when given with the probe's weights and bias), and
+    silence-gate a predicted sequence.
 
     z: float32 (T, K) normalised expressions; gate: float (T,) in [0, 1]; rest: (K,). Returns (T, K).
     """
     out = z
     if post.smooth_s > 0 and len(z) > 1:
         out = gaussian_filter1d(out, sigma=post.smooth_s * fps, axis=0, mode="nearest")
+    if calibration is not None and probe is not None:
+        out = calibration.apply(out, probe[0], probe[1])
     g = gate.astype(np.float32)
     hold = int(round(post.hold_s * fps))
     if hold > 0:
@@ -189,7 +198,8 @@ class Audio2Expression:
 
         feats = features_for(samples, fps, n_frames, self.meta.features, self.cache_dir)
         z = self.predict_normalised(feats.rows)
-        z = postprocess(z, feats.gate, fps, self.meta.rest, self.meta.post)
+        z = postprocess(z, feats.gate, fps, self.meta.rest, self.meta.post, self.meta.calibration,
+                        (self.meta.probe_weights, self.meta.probe_bias))
         return self.denormalise(z)
 
     def mouth_opening(self, expression: np.ndarray) -> np.ndarray:

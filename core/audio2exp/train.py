@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.audio2exp.calibration import fit_calibration
 from core.audio2exp.data import TrainingData, load_training_data
 from core.audio2exp.features import AudioFeatureConfig, window_rows
 from core.audio2exp.model import (META_FILE, MODEL_FILE, Audio2Expression, AudioModelMeta, PostProcess,
@@ -43,7 +44,8 @@ class AudioTrainConfig:
     epochs / batch_size / lr: the paper's Adam schedule (10 epochs, batch 5) for the baseline; the
     improved network uses improved_batch_size / improved_lr (3x faster, same held-out error).
     holdout: share of the face frames at the end of the video used for validation. Loss weights
-    apply to "improved"."""
+    apply to "improved". closure_calibration: after training, the predicted mouth openings are mapped
+    onto the distribution of the tracked ones (fitted on the training part) with this strength."""
 
     model: str = "improved"
     epochs: int = 10
@@ -60,6 +62,7 @@ class AudioTrainConfig:
     mouth_weight: float = 2.0
     mouth_loss: float = 1.0
     velocity_loss: float = 0.5
+    closure_calibration: float = 1.0  # strength of the mouth-opening calibration (calibration.py), 0 = off
     seed: int = 0
     device: str = "cpu"
     features: AudioFeatureConfig = field(default_factory=lambda: AudioFeatureConfig(kind="whisper"))
@@ -94,12 +97,19 @@ class ModelScore:
     train_s: float
     loss_first: float
     loss_last: float
+    # Held-out share of closed-lip frames during speech predicted closed (core.lipsync_metrics), and
+    # the figures before the mouth-opening calibration (reported, never used to choose anything).
+    lip_closure: float = float("nan")
+    lip_closure_uncalibrated: float = float("nan")
+    mouth_corr_tracked_uncalibrated: float = float("nan")
 
     def describe(self) -> str:
         return (f"{self.model}: held-out NMSE {self.nmse:.3f} (raw {self.nmse_raw:.3f}, mouth-weighted "
                 f"{self.mouth_nmse:.3f}), MSE {self.mse:.4g}, "
                 f"mouth-opening correlation {self.mouth_corr:.3f} (vs tracked lips {self.mouth_corr_tracked:.3f}), "
-                f"mouth amplitude {self.amplitude_ratio:.2f}x fitted, {self.train_s:.1f} s")
+                f"mouth amplitude {self.amplitude_ratio:.2f}x fitted, lip closure {self.lip_closure:.0%} "
+                f"(uncalibrated {self.lip_closure_uncalibrated:.0%}, tracked-lips correlation "
+                f"{self.mouth_corr_tracked_uncalibrated:.3f}), {self.train_s:.1f} s")
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,7 @@ class Normaliser:
     probe_w: np.ndarray
     probe_b: float
     rest: np.ndarray
+    open_direction: np.ndarray  # E[z | tracked opening] per unit of opening: the calibration moves z along it
 
     def z(self, expression: np.ndarray) -> np.ndarray:
         return ((expression - self.mean[None, :]) / self.scale).astype(np.float32)
@@ -160,9 +171,10 @@ def fit_normaliser(data: TrainingData) -> Normaliser:
         slope = ((o - o.mean())[:, None] * z[ok]).sum(axis=0) / max(((o - o.mean()) ** 2).sum(), 1e-12)
         rest = z[ok].mean(axis=0) + slope * (np.percentile(o, 5) - o.mean())
     else:
+        slope = np.zeros(z.shape[1])
         rest = np.zeros(z.shape[1])
     return Normaliser(mean=mean.astype(np.float32), scale=scale, probe_w=probe_w.astype(np.float32),
-                      probe_b=probe_b, rest=rest.astype(np.float32))
+                      probe_b=probe_b, rest=rest.astype(np.float32), open_direction=slope.astype(np.float32))
 
 
 def component_weights(norm: Normaliser, z_train: np.ndarray, mouth_weight: float) -> np.ndarray:
@@ -216,6 +228,25 @@ def evaluate(z_pred: np.ndarray, data: TrainingData, norm: Normaliser,
         "mouth_corr_tracked": _corr(mouth_pred, data.opening[v]),
         "amplitude_ratio": float(mouth_pred.std() / max(mouth_true.std(), 1e-12)),
     }
+
+
+def fit_opening_calibration(z_pred: np.ndarray, data: TrainingData, norm: Normaliser, post: PostProcess,
+                            strength: float):
+    """The mouth-opening calibration from the training part's speaking frames only (the network's
+    smoothed output before the silence gate vs the tracked openings); None when off or unfittable."""
+    if strength <= 0:
+        return None
+    smoothed = postprocess(z_pred, np.ones(len(z_pred), np.float32), data.fps, norm.rest, post)
+    frames = data.train[data.gate[data.train] > 0.5]
+    return fit_calibration(smoothed[frames] @ norm.probe_w + norm.probe_b, data.opening[frames],
+                           norm.open_direction, strength)
+
+
+def _held_out_closure(z: np.ndarray, data: TrainingData, norm: Normaliser) -> float:
+    from core.lipsync_metrics import lip_closure
+
+    v = data.val
+    return float(lip_closure(data.opening[v], z[v] @ norm.probe_w + norm.probe_b, data.gate[v], data.fps)["share"])
 
 
 # ---- one network ---------------------------------------------------------------------------------
@@ -294,15 +325,24 @@ def train_network_job(data: TrainingData, norm: Normaliser, model: str, config: 
         figs = evaluate(postprocess(z_pred, data.gate, data.fps, norm.rest, post), data, norm, weights_np)
         if chosen_figs is None or figs["mouth_nmse"] < chosen_figs["mouth_nmse"]:
             chosen, chosen_figs = post, figs
+    uncalibrated = chosen_figs
+    calibration = fit_opening_calibration(z_pred, data, norm, chosen, config.closure_calibration)
+    z_final = postprocess(z_pred, data.gate, data.fps, norm.rest, chosen, calibration, (norm.probe_w, norm.probe_b))
+    if calibration is not None:
+        chosen_figs = evaluate(z_final, data, norm, weights_np)
+    closure = _held_out_closure(postprocess(z_pred, data.gate, data.fps, norm.rest, chosen), data, norm)
+    closure_cal = _held_out_closure(z_final, data, norm)
     score = ModelScore(model=model, mse=chosen_figs["mse"], nmse=chosen_figs["nmse"], mouth_nmse=chosen_figs["mouth_nmse"],
                        mouth_corr=chosen_figs["mouth_corr"], mouth_corr_tracked=chosen_figs["mouth_corr_tracked"],
                        nmse_raw=raw["nmse"], mouth_corr_raw=raw["mouth_corr"],
                        amplitude_ratio=chosen_figs["amplitude_ratio"], smooth_s=chosen.smooth_s,
                        epochs_run=config.epochs, best_epoch=best[2], train_s=train_s,
-                       loss_first=first_loss, loss_last=float(np.mean(losses[-steps_per_epoch:])))
+                       loss_first=first_loss, loss_last=float(np.mean(losses[-steps_per_epoch:])),
+                       lip_closure=closure_cal, lip_closure_uncalibrated=closure,
+                       mouth_corr_tracked_uncalibrated=uncalibrated["mouth_corr_tracked"])
     meta = AudioModelMeta(spec=spec, features=config.features, post=chosen, fps=data.fps,
                           expr_mean=norm.mean, expr_scale=norm.scale, rest=norm.rest,
-                          probe_weights=norm.probe_w, probe_bias=norm.probe_b)
+                          probe_weights=norm.probe_w, probe_bias=norm.probe_b, calibration=calibration)
     return Audio2Expression(network, meta, device), score
 
 
