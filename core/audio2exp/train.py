@@ -62,6 +62,7 @@ class AudioTrainConfig:
     mouth_weight: float = 2.0
     mouth_loss: float = 1.0
     velocity_loss: float = 0.5
+    feature_dropout: float = 0.5  # training only: share of the encoder's (speaker-dependent) channels zeroed per sample
     closure_calibration: float = 1.0  # strength of the mouth-opening calibration (calibration.py), 0 = off
     seed: int = 0
     device: str = "cpu"
@@ -102,6 +103,7 @@ class ModelScore:
     lip_closure: float = float("nan")
     lip_closure_uncalibrated: float = float("nan")
     mouth_corr_tracked_uncalibrated: float = float("nan")
+    amplitude_ratio_uncalibrated: float = float("nan")  # the network's own damping
 
     def describe(self) -> str:
         return (f"{self.model}: held-out NMSE {self.nmse:.3f} (raw {self.nmse_raw:.3f}, mouth-weighted "
@@ -185,11 +187,23 @@ def component_weights(norm: Normaliser, z_train: np.ndarray, mouth_weight: float
     return (1.0 + mouth_weight * importance / importance.max()).astype(np.float32)
 
 
+def drop_features(x: torch.Tensor, x_next: torch.Tensor, channels: int, p: float):
+    """Zero a random share p of the first ``channels`` feature channels (the encoder's own, speaker
+    dependent ones) per sample, the same in both windows of a pair, rescaled like dropout."""
+    if p <= 0 or channels <= 0:
+        return x, x_next
+    keep = (torch.rand(x.shape[0], 1, channels, device=x.device) >= p).to(x.dtype) / (1 - p)
+    mask = torch.cat([keep, torch.ones(x.shape[0], 1, x.shape[2] - channels, device=x.device)], dim=2)
+    return x * mask, x_next * mask
+
+
 def training_step(network, optimiser, x, y, x_next, y_next, weights, probe_w, config: AudioTrainConfig,
                   improved: bool) -> float:
     """One Adam step. x, x_next: (B, W, F) windows of frames i and i + 1; y, y_next: (B, K)."""
     network.train()
     optimiser.zero_grad(set_to_none=True)
+    if config.features.kind == "whisper":
+        x, x_next = drop_features(x, x_next, config.features.encoder_dim, config.feature_dropout)
     if improved:
         pred = network(torch.cat([x, x_next]))
         p, p_next = pred[:len(x)], pred[len(x):]
@@ -339,7 +353,8 @@ def train_network_job(data: TrainingData, norm: Normaliser, model: str, config: 
                        epochs_run=config.epochs, best_epoch=best[2], train_s=train_s,
                        loss_first=first_loss, loss_last=float(np.mean(losses[-steps_per_epoch:])),
                        lip_closure=closure_cal, lip_closure_uncalibrated=closure,
-                       mouth_corr_tracked_uncalibrated=uncalibrated["mouth_corr_tracked"])
+                       mouth_corr_tracked_uncalibrated=uncalibrated["mouth_corr_tracked"],
+                       amplitude_ratio_uncalibrated=uncalibrated["amplitude_ratio"])
     meta = AudioModelMeta(spec=spec, features=config.features, post=chosen, fps=data.fps,
                           expr_mean=norm.mean, expr_scale=norm.scale, rest=norm.rest,
                           probe_weights=norm.probe_w, probe_bias=norm.probe_b, calibration=calibration)

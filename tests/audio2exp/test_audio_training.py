@@ -41,8 +41,9 @@ def test_training_loss_falls_and_heldout_mouth_follows_speech(trained):
     # lip gap reaches r = 0.35 on the tail; an audio-unrelated predictor stays below about 0.2
     # (2 / sqrt(162 held-out frames)). The kept model must be clearly audio-driven.
     assert result.scores["improved"].mouth_corr > 0.3
-    # What the improved network is for: livelier lips (less damped) than the linear paper network.
-    assert result.scores["improved"].amplitude_ratio > result.scores["baseline"].amplitude_ratio
+    # What the improved network is for: livelier lips (less damped) than the linear paper network
+    # (the networks' own outputs: the opening calibration stretches both towards the tracked range).
+    assert result.scores["improved"].amplitude_ratio_uncalibrated > result.scores["baseline"].amplitude_ratio_uncalibrated
     assert result.chosen == min(result.scores, key=lambda m: result.scores[m].mouth_nmse)
     # The job reported progress with a falling-or-not loss, and fractions in order.
     fractions = [r.fraction for r in records if r.fraction is not None]

@@ -92,3 +92,21 @@ def test_calibration_matches_the_tracked_distribution_and_is_monotone():
     again = OpeningCalibration.from_json(cal.to_json())
     assert np.allclose(again.apply(z, probe_w, 0.01), cal.apply(z, probe_w, 0.01))
     assert fit_calibration(predicted, tracked, direction, strength=0.0) is None
+
+
+def test_feature_dropout_zeroes_only_encoder_channels_the_same_in_both_windows():
+    import torch
+
+    from core.audio2exp.train import drop_features
+
+    torch.manual_seed(0)
+    x, x_next = torch.ones(64, 13, 387), 2 * torch.ones(64, 13, 387)
+    a, b = drop_features(x, x_next, 384, 0.5)
+    assert torch.equal(a[:, :, 384:], x[:, :, 384:]) and torch.equal(b[:, :, 384:], x_next[:, :, 384:])
+    dropped = a[:, :, :384] == 0
+    assert 0.4 < dropped.float().mean() < 0.6  # about half the encoder channels of each sample
+    assert torch.equal(dropped, b[:, :, :384] == 0)  # the pair (i, i + 1) loses the same channels
+    assert torch.all(dropped == dropped[:, :1])  # a channel is dropped over the whole window
+    assert torch.allclose(a[:, :, :384][~dropped], torch.tensor(2.0))  # rescaled like dropout
+    same, _ = drop_features(x, x_next, 384, 0.0)
+    assert torch.equal(same, x)
