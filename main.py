@@ -250,8 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     consent_help = "confirm you have the right to use this person's face and voice"
     encoder_help = ("a CTranslate2 Whisper model folder for the speech features, remembered by the "
                     "project ('bundled' = the built-in tiny.en)")
-    crop_help = ("side of the face crops in pixels; auto (default): the face's own size, at least 256, "
-                 "at most 320 (CPU) or 640 (GPU); a project already tracked keeps its size")
+    from core.crop_size import MIN_CROP, crop_cap
+
+    crop_help = (f"side of the face crops in pixels; auto (default): the face's own size, at least {MIN_CROP}, "
+                 f"at most {crop_cap('cpu')} (CPU) or {crop_cap('gpu')} (GPU); a project already tracked keeps its size")
     p = add("prepare", cmd_prepare, "track the face in every frame and fit the 3D face model")
     p.add_argument("video", type=Path, nargs="?", help="the target video (needed for a new project)")
     p.add_argument("--project", type=Path, required=True, help="project folder")

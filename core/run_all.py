@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.crop_size import AUTO
 from core.dub import FEATURE_RATE, DubConfig, DubResult, dub_job, output_frame_count
 from core.jobs import Job, within
 from core.media import probe
@@ -25,7 +26,7 @@ class RunConfig:
     minutes: float = 45.0
     device: str = "auto"
     renderer_steps: int | None = None  # a step budget instead of time (tests)
-    crop_size: int = 0  # pixels, or 0 = auto (core.crop_size)
+    crop_size: int = AUTO  # pixels, or AUTO (core.crop_size)
 
 
 def run_all_job(project, audio_path: Path | str, out_path: Path | str, config: RunConfig = RunConfig()) -> Job[DubResult]:

@@ -39,7 +39,8 @@ class OpeningCalibration:
     def from_json(cls, data: dict[str, Any] | None) -> "OpeningCalibration | None":
         if not data:
             return None
-        return cls(predicted=np.asarray(data["predicted"], np.float64), tracked=np.asarray(data["tracked"], np.float64),
+        return cls(predicted=np.asarray(data["predicted"], np.float64),
+                   tracked=np.asarray(data["tracked"], np.float64),
                    direction=np.asarray(data["direction"], np.float32), strength=float(data["strength"]))
 
     def map_opening(self, opening: np.ndarray) -> np.ndarray:

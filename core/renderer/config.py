@@ -128,10 +128,10 @@ class RendererTrainConfig:
         budget = dict(minutes=minutes, steps=steps, device="auto" if profile == "gpu" else "cpu")
         if renderer == "reference":
             if profile == "gpu":
-                return cls(renderer=renderer, profile="gpu", size=NETWORK_CAP["gpu"], native_size=True, ngf=32, ndf=32,
-                           max_channels=512, n_refs=2, batch_size=8, **budget)
-            return cls(renderer=renderer, profile="cpu", size=NETWORK_CAP["cpu"], native_size=True, ngf=16, ndf=16,
-                       max_channels=256, n_refs=2, **budget)
+                return cls(renderer=renderer, profile="gpu", size=NETWORK_CAP["gpu"], native_size=True,
+                           ngf=32, ndf=32, max_channels=512, n_refs=2, batch_size=8, **budget)
+            return cls(renderer=renderer, profile="cpu", size=NETWORK_CAP["cpu"], native_size=True,
+                       ngf=16, ndf=16, max_channels=256, n_refs=2, **budget)
         if profile == "gpu":
             return cls(profile="gpu", size=256, lower_face_window=False, ngf=64, ndf=64, batch_size=16,
                        **budget)

@@ -102,7 +102,7 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
 def build_generator(config, size: int) -> nn.Module:
     """The generator of ``config`` (config.in_channels -> 3 channels) at ``size`` px, not initialised:
     the U-Net, or with ``copy_refs`` the U-Net that also moves and blends the references."""
-    if getattr(config, "copy_refs", False):
+    if config.copy_refs:
         from core.renderer.copying import ReferenceCopyingGenerator
 
         return ReferenceCopyingGenerator(config.in_channels, config.n_refs, size, config.ngf, config.dropout,
