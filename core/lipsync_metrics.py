@@ -117,3 +117,43 @@ def lip_closure(real: np.ndarray, predicted: np.ndarray, gate: np.ndarray, fps: 
             "measure": "held-out frames with the real lips closed (tracked gap below p5 + 15 % of its "
                        "p5..p95 range) within 0.3 s of voiced audio; predicted: the mouth-opening probe "
                        "on the predicted expressions, same threshold"}
+
+
+BILABIAL_SEARCH_S = (-0.20, 0.04)  # where the lips meet around the recogniser's p/b/m spike
+
+
+def bilabial_recall(real: np.ndarray, predicted: np.ndarray, events: np.ndarray | None, fps: float) -> dict:
+    """Bilabial closure recall over a stretch of frames (frame i centred at i / fps).
+
+    real, predicted: (T,) mouth openings (NaN = unknown); events: times (s) of the p/b/m the phoneme
+    recogniser found on the stretch's real audio. For each event, its bilabial frame is the frame
+    of the tightest real lips from 200 ms before to 40 ms after the spike (the recogniser fires near
+    the release, after the lips met); recall is the share of those frames where the prediction is
+    closed (below the lip_closure threshold of the real openings). Returns {"share",
+    "share_within_1_frame", "frames", "events", "threshold", "measure"}.
+    """
+    real = np.asarray(real, float)
+    predicted = np.asarray(predicted, float)
+    nan = float("nan")
+    ok = np.isfinite(real)
+    if events is None or ok.sum() < 10:
+        return {"share": nan, "share_within_1_frame": nan, "frames": 0, "events": 0, "threshold": nan}
+    p5, p95 = np.percentile(real[ok], [5, 95])
+    threshold = float(p5 + CLOSED_SPLIT * (p95 - p5))
+    frames = set()
+    for e in np.asarray(events, float):
+        lo = max(0, int(np.ceil((e + BILABIAL_SEARCH_S[0]) * fps)))
+        hi = min(len(real) - 1, int(np.floor((e + BILABIAL_SEARCH_S[1]) * fps)))
+        if hi < lo or not np.isfinite(real[lo:hi + 1]).any():
+            continue
+        frames.add(lo + int(np.nanargmin(real[lo:hi + 1])))
+    idx = np.array(sorted(frames), int)
+    pred_closed = np.where(np.isfinite(predicted), predicted, np.inf) <= threshold
+    near = maximum_filter1d(pred_closed.astype(np.uint8), size=3) > 0
+    n = len(idx)
+    return {"share": float(pred_closed[idx].mean()) if n else nan,
+            "share_within_1_frame": float(near[idx].mean()) if n else nan,
+            "frames": n, "events": int(len(events)), "threshold": threshold,
+            "measure": "per p/b/m the phoneme recogniser finds in the real audio, the frame of the tightest "
+                       "real lips within -200..+40 ms of it; share of those frames predicted closed (mouth "
+                       "probe at or below the lip-closure threshold of the real openings)"}

@@ -34,6 +34,7 @@ class TrainingData:
     fps: float
     train: np.ndarray
     val: np.ndarray
+    bilabial: np.ndarray | None = None  # p/b/m spike times (s) found in the audio; None without phonemes
 
     @property
     def n_exp(self) -> int:
@@ -109,4 +110,4 @@ def load_training_data(project, features: AudioFeatureConfig, holdout: float) ->
         raise DubError(f"Only {len(faces)} frames show the face: too few to learn lip motion. "
                        "Use a longer clip (1 to 3 minutes of speech is ideal).")
     return TrainingData(rows=feats.rows, gate=feats.gate, expression=expression, has_face=has_face,
-                        opening=opening, fps=fps, train=train, val=val)
+                        opening=opening, fps=fps, train=train, val=val, bilabial=feats.bilabial)

@@ -53,6 +53,10 @@ class AudioFeatureConfig:
     prior: bool = True
     prior_dim: int = 0
     prior_sha256: str = ""
+    # kind "phonemes" / "whisper+phonemes": the phoneme recogniser's asset digest and the phoneme
+    # part's size (phoneme_rows.py), filled in when resolved. kind is a name in registry.py.
+    phoneme_sha256: str = ""
+    phoneme_dim: int = 0
 
     @property
     def channels(self) -> int:
@@ -61,19 +65,22 @@ class AudioFeatureConfig:
 
     @property
     def row_size(self) -> int:
-        """Values per video frame."""
-        if self.kind == "whisper":
-            return self.encoder_dim + self.prior_dim + 1
-        return self.channels * self.substeps
+        """Values per video frame (the variant's own count, registry.py)."""
+        from core.audio2exp.registry import variant
+
+        return variant(self.kind).row_size(self)
 
 
 @dataclass(frozen=True)
 class FrameFeatures:
-    """rows: float32 (T, F) one row per video frame; gate: float32 (T,) in [0, 1], 1 = speech."""
+    """rows: float32 (T, F) one row per video frame; gate: float32 (T,) in [0, 1], 1 = speech;
+    bilabial: float64 (E,) times in seconds of the p/b/m the phoneme recogniser found (None when the
+    variant has no phoneme evidence)."""
 
     rows: np.ndarray
     gate: np.ndarray
     voiced_share: float
+    bilabial: np.ndarray | None = None
 
 
 def frame_count(n_samples: int, fps: float, sample_rate: int = SAMPLE_RATE) -> int:

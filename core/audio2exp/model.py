@@ -19,6 +19,7 @@ from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from core.atomic import atomic_path, write_json
 from core.audio2exp.calibration import OpeningCalibration
+from core.audio2exp.closures import ClosureForcing, apply_closures, closure_mask
 from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig, window_rows
 from core.audio2exp.networks import NetworkSpec, build_network
 from core.errors import ProjectError
@@ -58,6 +59,7 @@ class AudioModelMeta:
     probe_bias: float
     metrics: dict[str, Any] = field(default_factory=dict)
     calibration: OpeningCalibration | None = None  # of the mouth opening (calibration.py); None = off
+    closures: ClosureForcing | None = None  # bilabial closures (closures.py); None = off or no phonemes
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +69,7 @@ class AudioModelMeta:
             "rest": self.rest.tolist(), "probe_weights": self.probe_weights.tolist(),
             "probe_bias": float(self.probe_bias), "metrics": self.metrics,
             "calibration": self.calibration.to_json() if self.calibration else None,
+            "closures": self.closures.to_json() if self.closures else None,
         }
 
     @classmethod
@@ -82,13 +85,16 @@ class AudioModelMeta:
             probe_weights=np.asarray(data["probe_weights"], np.float32),
             probe_bias=float(data["probe_bias"]), metrics=dict(data.get("metrics", {})),
             calibration=OpeningCalibration.from_json(data.get("calibration")),
+            closures=ClosureForcing.from_json(data.get("closures")),
         )
 
 
 def postprocess(z: np.ndarray, gate: np.ndarray, fps: float, rest: np.ndarray, post: PostProcess,
                 calibration: OpeningCalibration | None = None,
-                probe: tuple[np.ndarray, float] | None = None) -> np.ndarray:
-    """Smooth, calibrate the mouth opening (when given with the probe's weights and bias), and
+                probe: tuple[np.ndarray, float] | None = None,
+                closures: tuple[ClosureForcing, np.ndarray] | None = None) -> np.ndarray:
+    """Smooth, calibrate the mouth opening (when given with the probe's weights and bias), close the
+    lips on bilabials (closures: the forcing and bool (T,) frames to close; needs the probe), and
     silence-gate a predicted sequence.
 
     z: float32 (T, K) normalised expressions; gate: float (T,) in [0, 1]; rest: (K,). Returns (T, K).
@@ -98,6 +104,8 @@ def postprocess(z: np.ndarray, gate: np.ndarray, fps: float, rest: np.ndarray, p
         out = gaussian_filter1d(out, sigma=post.smooth_s * fps, axis=0, mode="nearest")
     if calibration is not None and probe is not None:
         out = calibration.apply(out, probe[0], probe[1])
+    if closures is not None and probe is not None:
+        out = apply_closures(out, closures[1], closures[0], probe[0], probe[1])
     g = gate.astype(np.float32)
     hold = int(round(post.hold_s * fps))
     if hold > 0:
@@ -199,8 +207,17 @@ class Audio2Expression:
         feats = features_for(samples, fps, n_frames, self.meta.features, self.cache_dir)
         z = self.predict_normalised(feats.rows)
         z = postprocess(z, feats.gate, fps, self.meta.rest, self.meta.post, self.meta.calibration,
-                        (self.meta.probe_weights, self.meta.probe_bias))
+                        (self.meta.probe_weights, self.meta.probe_bias), self.closures_for(feats, fps, len(z)))
         return self.denormalise(z)
+
+    def closures_for(self, feats, fps: float, n_frames: int) -> tuple[ClosureForcing, np.ndarray] | None:
+        """The closure forcing and the frames it closes for these features (None: off, or the
+        features carry no phoneme evidence)."""
+        forcing = self.meta.closures
+        if forcing is None or feats.bilabial is None:
+            return None
+        return forcing, closure_mask(feats.bilabial, fps, n_frames, forcing.offset_s, forcing.hold_s,
+                                     forcing.merge_gap_s)
 
     def mouth_opening(self, expression: np.ndarray) -> np.ndarray:
         """Linear probe: float (T, K) expressions -> float32 (T,) inner-lip gap over face height

@@ -21,8 +21,7 @@ import numpy as np
 
 from core.atomic import atomic_path
 from core.audio2exp.encoder import STEP_S, EncoderConfig, EncoderError, SpeechEncoder, load_encoder
-from core.audio2exp.features import (SAMPLE_RATE, AudioFeatureConfig, FrameFeatures, frame_count,
-                                     frame_features, sample_steps, step_features)
+from core.audio2exp.features import AudioFeatureConfig, FrameFeatures, sample_steps, step_features
 from core.audio2exp.prior import prior_for
 
 log = logging.getLogger(__name__)
@@ -44,27 +43,36 @@ def set_project_encoder_folder(project, folder: str | Path | None) -> None:
     project.save()
 
 
-def features_note(project) -> str:
+def features_note(project, kind: str | None = None) -> str:
     """One line: which speech features this project's audio model will use, and why."""
-    return resolve_features(AudioFeatureConfig(kind="whisper", encoder_folder=project_encoder_folder(project)))[1]
+    from core.audio2exp.registry import DEFAULT
+
+    return resolve_features(AudioFeatureConfig(kind=kind or DEFAULT,
+                                               encoder_folder=project_encoder_folder(project)))[1]
 
 
 def resolve_features(config: AudioFeatureConfig) -> tuple[AudioFeatureConfig, str]:
-    """Fill in the encoder's size and digest (and the prior's) for kind "whisper"; when no encoder
-    loads, fall back to the MFCC rows. Returns (config, one line saying which features are used)."""
-    if config.kind != "whisper":
-        return replace(config, kind="mfcc", encoder_folder="", encoder_sha256="", encoder_dim=0,
-                       prior_dim=0, prior_sha256=""), "Speech features: MFCC (chosen)."
-    try:
-        encoder = load_encoder(EncoderConfig(folder=config.encoder_folder))
-    except EncoderError as exc:
-        log.warning("speech encoder unavailable: %s", exc)
-        return (replace(config, kind="mfcc", encoder_folder="", encoder_sha256="", encoder_dim=0, prior_dim=0,
-                        prior_sha256=""),
-                f"Speech encoder unavailable, using MFCC features instead: {exc}")
+    """The registry's resolve (registry.py): the config with sizes and digests filled in, falling
+    back along the variants when one cannot load, and one line saying which features are used."""
+    from core.audio2exp.registry import resolve_features as resolve
+
+    return resolve(config)
+
+
+def resolve_mfcc(config: AudioFeatureConfig) -> tuple[AudioFeatureConfig, str]:
+    """kind "mfcc": nothing to load."""
+    return replace(config, kind="mfcc", encoder_folder="", encoder_sha256="", encoder_dim=0, prior_dim=0,
+                   prior_sha256="", phoneme_sha256="", phoneme_dim=0), "Speech features: MFCC."
+
+
+def resolve_whisper(config: AudioFeatureConfig) -> tuple[AudioFeatureConfig, str]:
+    """kind "whisper": load and check the encoder (EncoderError if it cannot), fill in its size and
+    digest and the prior's."""
+    encoder = load_encoder(EncoderConfig(folder=config.encoder_folder))
     prior = prior_for(encoder.sha256, encoder.dim) if config.prior else None
     resolved = replace(config, encoder_sha256=encoder.sha256, encoder_dim=encoder.dim,
-                       prior_dim=prior.out_dim if prior else 0, prior_sha256=prior.sha256 if prior else "")
+                       prior_dim=prior.out_dim if prior else 0, prior_sha256=prior.sha256 if prior else "",
+                       phoneme_sha256="", phoneme_dim=0)
     note = f"Speech features: {encoder.name}" + (" with the multi-speaker lip prior." if prior else ".")
     return resolved, note
 
@@ -142,25 +150,21 @@ def speech_steps(samples: np.ndarray, config: AudioFeatureConfig,
     return np.concatenate(parts, axis=1).astype(np.float32), voiced_share
 
 
-def features_for(samples: np.ndarray, fps: float, n_frames: int | None, config: AudioFeatureConfig,
-                 cache_dir: Path | None = None) -> FrameFeatures:
-    """One row per video frame for either kind of features (config as resolved at training)."""
-    if config.kind != "whisper":
-        return frame_features(samples, fps, n_frames, config)
-    if not (fps > 0 and np.isfinite(fps)):
-        raise ValueError(f"fps must be a positive number, got {fps}")
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim != 1:
-        raise ValueError(f"audio must be mono (n,), got shape {samples.shape}")
-    if samples.size == 0:
-        raise ValueError("audio is empty")
-    if not np.all(np.isfinite(samples)):
-        raise ValueError("audio holds NaN or infinite samples")
-    if n_frames is None:
-        n_frames = frame_count(len(samples), fps, SAMPLE_RATE)
-    if n_frames < 1:
-        raise ValueError(f"n_frames must be at least 1, got {n_frames}")
+def whisper_frame_rows(samples: np.ndarray, fps: float, n_frames: int | None, config: AudioFeatureConfig,
+                       cache_dir: Path | None = None) -> FrameFeatures:
+    """kind "whisper": rows float32 (T, encoder_dim + prior_dim + 1), the gate last."""
+    from core.audio2exp.phoneme_rows import check_audio
+
+    samples, n_frames = check_audio(samples, fps, n_frames)
     steps, voiced_share = speech_steps(samples, config, cache_dir)
     rows = sample_steps(steps, STEP_S, fps, n_frames, 1)
     return FrameFeatures(rows=np.ascontiguousarray(rows), gate=np.clip(rows[:, -1], 0.0, 1.0),
                          voiced_share=voiced_share)
+
+
+def features_for(samples: np.ndarray, fps: float, n_frames: int | None, config: AudioFeatureConfig,
+                 cache_dir: Path | None = None) -> FrameFeatures:
+    """One row per video frame with the variant the config (as resolved at training) names."""
+    from core.audio2exp.registry import frame_rows
+
+    return frame_rows(samples, fps, n_frames, config, cache_dir)

@@ -24,7 +24,10 @@ from core.audio2exp.data import TrainingData, load_training_data
 from core.audio2exp.features import AudioFeatureConfig, window_rows
 from core.audio2exp.model import (META_FILE, MODEL_FILE, Audio2Expression, AudioModelMeta, PostProcess,
                                   postprocess, run_network)
+from core.audio2exp.closures import ClosureForcing, closure_mask, fit_offset
 from core.audio2exp.networks import MODELS, NetworkSpec, build_network
+from core.audio2exp.registry import DEFAULT as DEFAULT_FEATURES
+from core.audio2exp.registry import variant
 from core.errors import JobCancelled
 from core.holdout import HOLDOUT_FRACTION
 from core.jobs import Job, Progress, ProgressClock
@@ -64,9 +67,10 @@ class AudioTrainConfig:
     velocity_loss: float = 0.5
     feature_dropout: float = 0.5  # training only: share of the encoder's (speaker-dependent) channels zeroed per sample
     closure_calibration: float = 1.0  # strength of the mouth-opening calibration (calibration.py), 0 = off
+    bilabial_closures: bool = True  # with phoneme features: close the lips on p/b/m (closures.py)
     seed: int = 0
     device: str = "cpu"
-    features: AudioFeatureConfig = field(default_factory=lambda: AudioFeatureConfig(kind="whisper"))
+    features: AudioFeatureConfig = field(default_factory=lambda: AudioFeatureConfig(kind=DEFAULT_FEATURES))
 
     def __post_init__(self) -> None:
         if self.model not in MODELS + ("auto",):
@@ -104,6 +108,11 @@ class ModelScore:
     lip_closure_uncalibrated: float = float("nan")
     mouth_corr_tracked_uncalibrated: float = float("nan")
     amplitude_ratio_uncalibrated: float = float("nan")  # the network's own damping
+    # With phoneme features: held-out bilabial closure recall (core.lipsync_metrics) with the
+    # closure forcing and without it, and the closure offset fitted on the training frames.
+    bilabial_recall: float = float("nan")
+    bilabial_recall_unforced: float = float("nan")
+    closure_offset_s: float = float("nan")
 
     def describe(self) -> str:
         return (f"{self.model}: held-out NMSE {self.nmse:.3f} (raw {self.nmse_raw:.3f}, mouth-weighted "
@@ -111,7 +120,10 @@ class ModelScore:
                 f"mouth-opening correlation {self.mouth_corr:.3f} (vs tracked lips {self.mouth_corr_tracked:.3f}), "
                 f"mouth amplitude {self.amplitude_ratio:.2f}x fitted, lip closure {self.lip_closure:.0%} "
                 f"(uncalibrated {self.lip_closure_uncalibrated:.0%}, tracked-lips correlation "
-                f"{self.mouth_corr_tracked_uncalibrated:.3f}), {self.train_s:.1f} s")
+                f"{self.mouth_corr_tracked_uncalibrated:.3f})"
+                + (f", bilabial closure recall {self.bilabial_recall:.0%} (without forcing "
+                   f"{self.bilabial_recall_unforced:.0%})" if np.isfinite(self.bilabial_recall) else "")
+                + f", {self.train_s:.1f} s")
 
 
 @dataclass(frozen=True)
@@ -202,8 +214,8 @@ def training_step(network, optimiser, x, y, x_next, y_next, weights, probe_w, co
     """One Adam step. x, x_next: (B, W, F) windows of frames i and i + 1; y, y_next: (B, K)."""
     network.train()
     optimiser.zero_grad(set_to_none=True)
-    if config.features.kind == "whisper":
-        x, x_next = drop_features(x, x_next, config.features.encoder_dim, config.feature_dropout)
+    x, x_next = drop_features(x, x_next, variant(config.features.kind).speaker_channels(config.features),
+                              config.feature_dropout)
     if improved:
         pred = network(torch.cat([x, x_next]))
         p, p_next = pred[:len(x)], pred[len(x):]
@@ -261,6 +273,37 @@ def _held_out_closure(z: np.ndarray, data: TrainingData, norm: Normaliser) -> fl
 
     v = data.val
     return float(lip_closure(data.opening[v], z[v] @ norm.probe_w + norm.probe_b, data.gate[v], data.fps)["share"])
+
+
+def _held_out_bilabial_recall(z: np.ndarray, data: TrainingData, norm: Normaliser) -> float:
+    from core.lipsync_metrics import bilabial_recall
+
+    if data.bilabial is None:
+        return float("nan")
+    v0, v1 = int(data.val[0]), int(data.val[-1]) + 1
+    events = data.bilabial - v0 / data.fps
+    events = events[(events >= 0) & (events < (v1 - v0) / data.fps)]
+    predicted = z[v0:v1] @ norm.probe_w + norm.probe_b
+    real = np.full(v1 - v0, np.nan)
+    real[data.val - v0] = data.opening[data.val]
+    return float(bilabial_recall(real, predicted, events, data.fps)["share"])
+
+
+def fit_closure_forcing(data: TrainingData, norm: Normaliser) -> ClosureForcing | None:
+    """Closure forcing for phoneme features: the closed opening (5th percentile of the tracked
+    openings on the training part's speaking frames) and the spike-to-closure offset fitted on the
+    training frames. None without phoneme evidence or tracked openings."""
+    if data.bilabial is None:
+        return None
+    frames = data.train[(data.gate[data.train] > 0.5) & np.isfinite(data.opening[data.train])]
+    if len(frames) < 50:
+        return None
+    p5, p95 = np.percentile(data.opening[frames], [5, 95])
+    from core.lipsync_metrics import CLOSED_SPLIT
+
+    offset, share = fit_offset(data.bilabial, data.opening, data.fps, data.train, p5 + CLOSED_SPLIT * (p95 - p5))
+    log.info("closure offset %.2f s (tracked lips closed at %.0f %% of the training spikes)", offset, 100 * share)
+    return ClosureForcing(closed=float(p5), direction=norm.open_direction.astype(np.float32), offset_s=offset)
 
 
 # ---- one network ---------------------------------------------------------------------------------
@@ -341,8 +384,15 @@ def train_network_job(data: TrainingData, norm: Normaliser, model: str, config: 
             chosen, chosen_figs = post, figs
     uncalibrated = chosen_figs
     calibration = fit_opening_calibration(z_pred, data, norm, chosen, config.closure_calibration)
-    z_final = postprocess(z_pred, data.gate, data.fps, norm.rest, chosen, calibration, (norm.probe_w, norm.probe_b))
-    if calibration is not None:
+    probe = (norm.probe_w, norm.probe_b)
+    z_unforced = postprocess(z_pred, data.gate, data.fps, norm.rest, chosen, calibration, probe)
+    forcing = fit_closure_forcing(data, norm) if config.bilabial_closures else None
+    closures = None
+    if forcing is not None:
+        closures = (forcing, closure_mask(data.bilabial, data.fps, len(z_pred), forcing.offset_s, forcing.hold_s,
+                                          forcing.merge_gap_s))
+    z_final = postprocess(z_pred, data.gate, data.fps, norm.rest, chosen, calibration, probe, closures)
+    if calibration is not None or closures is not None:
         chosen_figs = evaluate(z_final, data, norm, weights_np)
     closure = _held_out_closure(postprocess(z_pred, data.gate, data.fps, norm.rest, chosen), data, norm)
     closure_cal = _held_out_closure(z_final, data, norm)
@@ -354,10 +404,14 @@ def train_network_job(data: TrainingData, norm: Normaliser, model: str, config: 
                        loss_first=first_loss, loss_last=float(np.mean(losses[-steps_per_epoch:])),
                        lip_closure=closure_cal, lip_closure_uncalibrated=closure,
                        mouth_corr_tracked_uncalibrated=uncalibrated["mouth_corr_tracked"],
-                       amplitude_ratio_uncalibrated=uncalibrated["amplitude_ratio"])
+                       amplitude_ratio_uncalibrated=uncalibrated["amplitude_ratio"],
+                       bilabial_recall=_held_out_bilabial_recall(z_final, data, norm),
+                       bilabial_recall_unforced=_held_out_bilabial_recall(z_unforced, data, norm),
+                       closure_offset_s=forcing.offset_s if forcing else float("nan"))
     meta = AudioModelMeta(spec=spec, features=config.features, post=chosen, fps=data.fps,
                           expr_mean=norm.mean, expr_scale=norm.scale, rest=norm.rest,
-                          probe_weights=norm.probe_w, probe_bias=norm.probe_b, calibration=calibration)
+                          probe_weights=norm.probe_w, probe_bias=norm.probe_b, calibration=calibration,
+                          closures=forcing)
     return Audio2Expression(network, meta, device), score
 
 

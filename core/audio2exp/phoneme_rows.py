@@ -1,0 +1,89 @@
+"""Feature rows from phoneme evidence (kind "phonemes"): viseme-class posteriors per video frame.
+
+Per 20 ms step (phonemes.py, visemes.py): the 13 mouth classes' probabilities (CTC spikes), their
+distribution among the non-blank mass, and the blank probability; the class parts are multiplied by
+the MFCC path's speech gate (as the Whisper rows are), so digital silence is the all-zero row but
+for the blank and the gate. Per video frame i (centre i / fps, any fps) the steps are averaged
+over the frame's duration (8 instants of the linear interpolation), so a one-step spike counts
+whether it falls on a frame centre or between two frames (at 25 fps a frame spans two steps, at 30
+fps one or two). The row ends with the gate. The bilabial spike times go along with the rows for
+the closure forcing (closures.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from core.audio2exp.features import SAMPLE_RATE, FrameFeatures, frame_count, sample_steps
+from core.audio2exp.phonemes import STEP_S, PhonemeError, cached_posteriors, load_recogniser
+from core.audio2exp.visemes import CLASSES, bilabial_events, class_posteriors, phoneme_steps
+
+log = logging.getLogger(__name__)
+
+POOL_SUBSTEPS = 8
+PHONEME_DIM = 2 * len(CLASSES) + 1  # spikes, non-blank share, blank
+
+
+def resolve_phonemes(config) -> tuple:
+    """Check that the recogniser loads; fill in its digest and row size. Raises PhonemeError."""
+    recogniser = load_recogniser()
+    resolved = replace(config, phoneme_sha256=recogniser.sha256, phoneme_dim=PHONEME_DIM, encoder_folder="",
+                       encoder_sha256="", encoder_dim=0, prior_dim=0, prior_sha256="")
+    return resolved, f"Speech features: phoneme posteriors ({recogniser.name})."
+
+
+def check_audio(samples: np.ndarray, fps: float, n_frames: int | None) -> tuple[np.ndarray, int]:
+    """The checks every variant makes: mono finite non-empty audio, positive fps, >= 1 frame."""
+    if not (fps > 0 and np.isfinite(fps)):
+        raise ValueError(f"fps must be a positive number, got {fps}")
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ValueError(f"audio must be mono (n,), got shape {samples.shape}")
+    if samples.size == 0:
+        raise ValueError("audio is empty")
+    if not np.all(np.isfinite(samples)):
+        raise ValueError("audio holds NaN or infinite samples")
+    if n_frames is None:
+        n_frames = frame_count(len(samples), fps, SAMPLE_RATE)
+    if n_frames < 1:
+        raise ValueError(f"n_frames must be at least 1, got {n_frames}")
+    return samples, n_frames
+
+
+def phoneme_class_steps(samples: np.ndarray, config, cache_dir: Path | None) -> np.ndarray:
+    """Class posteriors (M, len(CLASSES) + 1) at 50 Hz, blank last, with the recogniser the config
+    was trained with (PhonemeError when it is missing or another one)."""
+    recogniser = load_recogniser()
+    if config.phoneme_sha256 and recogniser.sha256 != config.phoneme_sha256:
+        raise PhonemeError("The phoneme recogniser differs from the one this audio model was trained with: "
+                           "install hama==1.7.0 or train the audio model again.")
+    return class_posteriors(cached_posteriors(samples, recogniser, cache_dir), recogniser.tokens)
+
+
+def pooled_phoneme_rows(classes: np.ndarray, gate_steps: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
+    """Gated step features (M, PHONEME_DIM) pooled over each frame's duration -> (T, PHONEME_DIM)."""
+    steps = phoneme_steps(classes)
+    n = min(len(steps), len(gate_steps))
+    steps, gate = steps[:n], gate_steps[:n]
+    steps[:, :-1] *= gate[:, None]
+    pooled = sample_steps(steps, STEP_S, fps, n_frames, POOL_SUBSTEPS)
+    return pooled.reshape(n_frames, POOL_SUBSTEPS, -1).mean(axis=1).astype(np.float32)
+
+
+def phoneme_frame_rows(samples: np.ndarray, fps: float, n_frames: int | None, config,
+                       cache_dir: Path | None = None) -> FrameFeatures:
+    """Rows float32 (T, PHONEME_DIM + 1): pooled phoneme features, then the speech gate."""
+    from core.audio2exp.speech import gate_at_steps
+
+    samples, n_frames = check_audio(samples, fps, n_frames)
+    classes = phoneme_class_steps(samples, config, cache_dir)
+    gate, voiced_share = gate_at_steps(samples, len(classes), config)
+    rows = pooled_phoneme_rows(classes, gate, fps, n_frames)
+    frame_gate = sample_steps(gate[:, None], STEP_S, fps, n_frames, 1)[:, 0]
+    rows = np.concatenate([rows, frame_gate[:, None]], axis=1)
+    return FrameFeatures(rows=np.ascontiguousarray(rows, np.float32), gate=np.clip(frame_gate, 0.0, 1.0),
+                         voiced_share=voiced_share, bilabial=bilabial_events(classes, STEP_S))
