@@ -140,7 +140,7 @@ def test_without_an_encoder_training_uses_mfcc_and_says_so_in_one_line(audio_pro
 
     root = str(audio_project_copy.root)
     assert main.main(["train-audio", "--project", root, "--model", "baseline", "--epochs", "1",
-                      "--speech-encoder", str(tmp_path / "no-such-model")]) == 0
+                      "--features", "whisper", "--speech-encoder", str(tmp_path / "no-such-model")]) == 0
     out = capsys.readouterr().out
     notes = [line for line in out.splitlines() if "using MFCC features instead" in line]
     assert len(notes) == 1 and "no-such-model" in notes[0]
