@@ -268,8 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", choices=["baseline", "improved", "auto"], default=None,
                    help="auto: train both, keep the one with the lower held-out error")
     p.add_argument("--epochs", type=positive(int), default=None)
-    p.add_argument("--features", choices=["whisper", "mfcc"], default="whisper",
-                   help="speech features: the Whisper encoder (falls back to MFCC if it cannot load) or MFCC")
+    from core.audio2exp import registry as speech_features
+
+    p.add_argument("--features", choices=speech_features.names(), default=speech_features.DEFAULT,
+                   help="speech features: " + "; ".join(f"{n}: {label}" for n, label in speech_features.labels().items())
+                   + f" (default: {speech_features.DEFAULT}; a variant that cannot load falls back, and says so)")
     p.add_argument("--speech-encoder", type=Path, default=None, metavar="FOLDER", help=encoder_help)
 
     p = add("train-renderer", cmd_train_renderer, "train the neural face renderer (resumes if stopped)")

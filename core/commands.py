@@ -46,7 +46,7 @@ class JobSpec:
     checkpoint_minutes: float | None = None
     backend: str = "mediapipe"
     crop_size: int = AUTO  # prepare / run: pixels, or AUTO (core.crop_size: the face's own, capped)
-    features: str = "whisper"  # train-audio: "whisper" (falls back to MFCC if no encoder loads) or "mfcc"
+    features: str | None = None  # train-audio: a name in core.audio2exp.registry (None: its DEFAULT)
     speech_encoder: Path | None = None  # another CTranslate2 Whisper folder, kept by the project; "bundled" = back
     voices: tuple = ()  # evaluate: other talking videos for the voice-transfer figure
     renderer: str | None = None  # train-renderer: "reference" or "paper" (None: DEFAULT_RENDERER)
@@ -137,9 +137,11 @@ def build_job(spec: JobSpec, project=None) -> Job:
 
         from core.audio2exp.features import AudioFeatureConfig
 
+        from core.audio2exp.registry import DEFAULT
+
         config = AudioTrainConfig(**({"model": spec.model} if spec.model else {}),
                                   **({"epochs": spec.epochs} if spec.epochs else {}),
-                                  features=AudioFeatureConfig(kind=spec.features))
+                                  features=AudioFeatureConfig(kind=spec.features or DEFAULT))
         from core.history import record_history
 
         return record_history(project, "audio_model", train_audio_job(project, config), continues=False)
