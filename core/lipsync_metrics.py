@@ -157,3 +157,30 @@ def bilabial_recall(real: np.ndarray, predicted: np.ndarray, events: np.ndarray 
             "measure": "per p/b/m the phoneme recogniser finds in the real audio, the frame of the tightest "
                        "real lips within -200..+40 ms of it; share of those frames predicted closed (mouth "
                        "probe at or below the lip-closure threshold of the real openings)"}
+
+
+PAUSE_MIN_S = 0.3  # a pause: no voiced audio for at least this long
+
+
+def speech_motion_share(opening: np.ndarray, gate: np.ndarray, fps: float, threshold: float) -> dict:
+    """How a dub's mouth follows its speech: among the frames with voiced audio and the frames inside
+    pauses (no voiced audio for >= PAUSE_MIN_S), the share where the mouth is open (opening above
+    ``threshold``, the target's closed-lip level) on voice and closed in pauses.
+
+    opening: (T,) mouth openings of the dub's frames (NaN = unknown); gate: (T,) speech gate of its
+    audio. Returns {"share", "voiced_open", "pause_closed", "voiced_frames", "pause_frames"}.
+    """
+    opening = np.asarray(opening, float)
+    voiced = np.asarray(gate) > 0.5
+    run = max(1, int(round(PAUSE_MIN_S * fps)))
+    near_voice = maximum_filter1d(voiced.astype(np.uint8), size=run, mode="nearest") > 0
+    pause = ~near_voice
+    ok = np.isfinite(opening)
+    is_open = np.where(ok, opening, -np.inf) > threshold
+    v, p = voiced & ok, pause & ok
+    nan = float("nan")
+    n = int(v.sum() + p.sum())
+    return {"share": float((is_open[v].sum() + (~is_open[p]).sum()) / n) if n else nan,
+            "voiced_open": float(is_open[v].mean()) if v.any() else nan,
+            "pause_closed": float((~is_open[p]).mean()) if p.any() else nan,
+            "voiced_frames": int(v.sum()), "pause_frames": int(p.sum())}
