@@ -52,6 +52,7 @@ class EvaluateResult:
     files: dict[str, str] = field(default_factory=dict)
     lip_closure: dict = field(default_factory=dict)
     voice_transfer: dict = field(default_factory=dict)
+    bilabial_recall: dict = field(default_factory=dict)
 
     def describe(self) -> str:
         names = list(self.figures)
@@ -65,6 +66,10 @@ class EvaluateResult:
             lines.append(f"lip closure: {self.lip_closure['share']:.1%} of {self.lip_closure['frames']} "
                          f"closed-lip frames during speech (within one frame: "
                          f"{self.lip_closure['share_within_1_frame']:.1%})")
+        if self.bilabial_recall:
+            lines.append(f"bilabial closure recall: {self.bilabial_recall['share']:.1%} of "
+                         f"{self.bilabial_recall['frames']} p/b/m frames (within one frame: "
+                         f"{self.bilabial_recall['share_within_1_frame']:.1%})")
         if self.voice_transfer:
             lines.append(f"voice transfer: mean r {self.voice_transfer['mean']:.3f} over "
                          f"{len(self.voice_transfer['clips'])} clips")
@@ -146,6 +151,24 @@ def _lip_closure(project, tracking, indices, expressions, segment, fps) -> dict:
     return lip_closure(real, predicted, gate, fps)
 
 
+def _bilabial_recall(project, tracking, indices, expressions, segment, fps) -> dict:
+    """Bilabial closure recall on the held-out tail: p/b/m found by the phoneme recogniser on the
+    real audio (core.lipsync_metrics.bilabial_recall); an empty dict when the recogniser is missing."""
+    from core.audio2exp import load_audio_model
+    from core.audio2exp.phonemes import PhonemeError, STEP_S, load_recogniser
+    from core.audio2exp.visemes import bilabial_events, class_posteriors
+    from core.lipsync_metrics import bilabial_recall
+
+    try:
+        recogniser = load_recogniser()
+    except PhonemeError as exc:
+        log.warning("bilabial closure recall not measured: %s", exc)
+        return {}
+    events = bilabial_events(class_posteriors(recogniser.posteriors(segment), recogniser.tokens), STEP_S)
+    predicted = load_audio_model(project).mouth_opening(expressions)
+    return bilabial_recall(tracking.mouth_opening()[indices], predicted, events, fps)
+
+
 def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[EvaluateResult]:
     """Measure the trained models on the held-out tail; writes evaluation/ in the project."""
     from core.audio2exp import predict_expressions
@@ -167,6 +190,7 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
     audio_out = audio_out[:, int(round(start / reader.fps * out_rate)):int(round((start + length) / reader.fps * out_rate))]
     expressions = predict_expressions(project, segment, n_frames=length)
     closure = _lip_closure(project, tracking, indices, expressions, segment, reader.fps)
+    bilabial = _bilabial_recall(project, tracking, indices, expressions, segment, reader.fps)
     renderer = FaceRenderer(project, size=tracking.crop_size)
     masks = np.concatenate([
         renderer.render(indices[i:i + 16]).expanded_mask[:, 0].detach().cpu().numpy() > 0.5
@@ -215,10 +239,12 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
         voices = yield from voice_transfer_job(project, [Path(v) for v in config.voices], folder / "voices")
 
     result = EvaluateResult(figures=figures, frames=length, segment=(start, start + length),
-                            folder=folder, files=files, lip_closure=closure, voice_transfer=voices)
+                            folder=folder, files=files, lip_closure=closure, voice_transfer=voices,
+                            bilabial_recall=bilabial)
     write_json(folder / "metrics.json", {"segment": [start, start + length], "frames": length,
                                          "figures": figures, "paper": PAPER,
-                                         "lip_closure": closure, "voice_transfer": voices or None,
+                                         "lip_closure": closure, "bilabial_recall": bilabial or None,
+                                         "voice_transfer": voices or None,
                                          "baseline": "the same person's real frames from the segment "
                                                      f"before ({baseline_start}..{baseline_start + length - 1})"})
     write_text(folder / "report.txt", result.describe() + "\n")
