@@ -171,6 +171,17 @@ class FaceRenderer:
         return RenderOutput(image=image.contiguous(), face_mask=face_mask, lower_mask=lower_mask,
                             expanded_mask=expanded, feather=feather)
 
+    def lower_face_masks(self, frames, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(expanded, feather) float32 (B, S, S) from lower-face masks (B, S, S) in {0, 1} the caller
+        rasterised itself with the new expression, as ``render`` makes them (union with the frame's
+        neutral and jaw-open lower face, dilated; then eroded and blurred)."""
+        with torch.no_grad(), single_thread(self.device.type == "cpu"):
+            idx = self._frame_index(frames)
+            union = torch.maximum(torch.as_tensor(np.asarray(lower, np.float32), device=self.device)[:, None],
+                                  self._static_masks(idx))
+            expanded, feather = self._expand_and_feather(union)
+        return expanded[:, 0].cpu().numpy(), feather[:, 0].cpu().numpy()
+
     # ---- internals --------------------------------------------------------------------------
     def _expand_and_feather(self, union: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 1, S, S) union of lower masks -> (expanded, feather). OpenCV on the CPU (about ten

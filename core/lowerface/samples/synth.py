@@ -1,0 +1,207 @@
+"""The sample-based lower face: the person's own mouths, chosen by lip shape, moved by the mesh.
+
+For a sequence of output frames (target video frames and wanted expressions): choose a stored real
+frame per output frame (core.lowerface.samples.select), move its lower face onto the output
+frame's mesh in the video's own pixels (core.lowerface.samples.warp), and hand over a FramePatch
+with the feathered expanded mask as alpha. Where the chosen source jumps to another run, the
+outgoing run is continued for a few frames and cross-faded into the incoming one after aligning
+the two mouths with optical flow, so the change is a short dissolve, never a pop or a double set
+of teeth. No training.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from core.fitted import load_face_params
+from core.lowerface.patch import FramePatch
+from core.lowerface.samples.index import LipShape, load_sample_index
+from core.lowerface.samples.select import SelectConfig, choose_sources
+from core.lowerface.samples.warp import SampleWarper, region_of
+from core.render import FaceRenderer
+from core.tracking import load_tracking
+
+log = logging.getLogger(__name__)
+
+CHUNK = 8
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """fade: output frames over which a switch of source dissolves; align: align the outgoing and
+    incoming mouths with optical flow before dissolving; exclude_from: stored frames from this video
+    frame on are never used (the held-out tail when evaluating)."""
+
+    select: SelectConfig = SelectConfig()
+    fade: int = 4
+    align: bool = True
+    exclude_from: int | None = None
+
+
+class PosedMesh:
+    """The fitted mesh of any frame, or a frame's head pose with another expression, in crop pixels
+    (numpy: for one frame at a time this beats torch's overhead)."""
+
+    def __init__(self, model, params, size: int) -> None:
+        self.mean, self.basis = model.mean_shape, model.exp_basis.reshape(model.n_exp, -1)
+        self.params, self.pixel_scale = params, size / params.crop_size
+
+    def posed(self, frame: int, expression: np.ndarray) -> np.ndarray:
+        shape = self.mean + (np.asarray(expression, np.float32) @ self.basis).reshape(-1, 3)
+        p = self.params
+        return (p.scale[frame] * self.pixel_scale) * (shape @ p.rotation[frame].T) + p.translation[frame] * self.pixel_scale
+
+    def fitted(self, frame: int) -> np.ndarray:
+        return self.posed(frame, self.params.expression[frame])
+
+
+class SampleSynthesizer:
+    mode = "sample"
+
+    def __init__(self, project, ctx=None, config: SampleConfig = SampleConfig()) -> None:
+        self.project, self.config = project, config
+        self.index = load_sample_index(project)
+        self.tracking = load_tracking(project)
+        self.params = load_face_params(project)
+        self.faces = FaceRenderer(project, ctx=None)
+        self.has_face = self.faces.has_face
+        model = self.faces.model
+        self.lip_shape = LipShape(model, self.index.pixels_per_unit)
+        self.warper = SampleWarper(model, self.faces.size)
+        self.mesh = PosedMesh(model, self.params, self.faces.size)
+        self.frame_size = self.tracking.frame_size
+        allowed = np.ones(len(self.index.frames), bool)
+        if config.exclude_from is not None:
+            allowed &= self.index.frames < config.exclude_from
+        self.allowed = allowed
+        self.timings: dict[str, float] = {}
+        self._plan_key: tuple | None = None
+        self._plan: np.ndarray | None = None
+        self._flow = None
+
+    # ---- the sequence ------------------------------------------------------------------------
+    def plan(self, indices: np.ndarray, expressions: np.ndarray) -> np.ndarray:
+        """int64 (T,): the video frame whose mouth each output frame shows (cached per sequence)."""
+        key = (len(indices), hash(np.asarray(indices).tobytes()), hash(np.asarray(expressions).tobytes()))
+        if key != self._plan_key:
+            t = time.perf_counter()
+            wanted = self.lip_shape(expressions)
+            euler = self.params.euler_deg[np.asarray(indices)]
+            chosen = choose_sources(self.index, wanted, euler, self.allowed, self.config.select)
+            self._plan, self._plan_key = self.index.frames[chosen], key
+            self._tick("select", t)
+        return self._plan
+
+    def frames(self, indices: np.ndarray, expressions: np.ndarray) -> Iterator[FramePatch | None]:
+        sources = self.plan(indices, expressions)
+        for c0 in range(0, len(indices), CHUNK):
+            yield from self._chunk(indices, expressions, sources, c0, min(c0 + CHUNK, len(indices)))
+
+    def frame_at(self, j: int, indices: np.ndarray, expressions: np.ndarray) -> FramePatch | None:
+        """Output frame j of the sequence, as frames() would give it (for scrubbing)."""
+        sources = self.plan(indices, expressions)
+        return next(self._chunk(indices, expressions, sources, j, j + 1))
+
+    def switches(self, indices: np.ndarray, expressions: np.ndarray) -> int:
+        sources = self.plan(indices, expressions)
+        return int(((sources[1:] != sources[:-1] + 1) & (sources[1:] != sources[:-1])).sum())
+
+    # ---- one chunk ----------------------------------------------------------------------------
+    def _chunk(self, indices, expressions, sources, c0: int, c1: int) -> Iterator[FramePatch | None]:
+        t = time.perf_counter()
+        idx = np.asarray(indices[c0:c1])
+        rasters = {}
+        for k, target in enumerate(idx):
+            if self.has_face[int(target)]:
+                rasters[k] = self.warper.rasterize(self.mesh.posed(int(target), expressions[c0 + k]))
+        t = self._tick("raster", t)
+        lower = np.stack([rasters[k][1] if k in rasters else np.zeros((self.faces.size,) * 2, np.float32)
+                          for k in range(len(idx))])
+        expanded, feathers = self.faces.lower_face_masks(idx, lower)
+        self._tick("masks", t)
+        for k, j in enumerate(range(c0, c1)):
+            target = int(idx[k])
+            if k not in rasters:
+                yield None
+                continue
+            yield self._patch(j, target, rasters[k][0], expanded[k], feathers[k], sources)
+
+    def _patch(self, j: int, target: int, raster, expanded, feather, sources) -> FramePatch | None:
+        t = time.perf_counter()
+        ys, xs = np.nonzero(expanded > 0.5)
+        if len(xs) == 0:
+            return None
+        box = self.tracking.boxes[target]
+        region = region_of(box, self.faces.size, (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1), self.frame_size)
+        if region[2] < 2 or region[3] < 2:
+            return None
+        pixels, cover = self._warped(int(sources[j]), raster, box, region)
+        t = self._tick("warp", t)
+        fade = self._fade(j, sources)
+        if fade is not None:
+            outgoing, weight = fade
+            old, old_cover = self._warped(outgoing, raster, box, region)
+            pixels, cover = self._dissolve(old, pixels, weight), np.minimum(cover, old_cover)
+            t = self._tick("crossfade", t)
+        alpha = self.warper.crop_to_region(feather, box, region) * cover
+        mask = self.warper.crop_to_region(expanded, box, region) > 0.5
+        ring = mask & (alpha < 0.95) & (alpha > 0)
+        self._tick("masks", t)
+        return FramePatch(region[0], region[1], pixels, np.clip(alpha, 0.0, 1.0), ring)
+
+    def _warped(self, source: int, raster, box, region) -> tuple[np.ndarray, np.ndarray]:
+        k = int(self.index.position[source])
+        x0, y0 = int(self.index.rects[k, 0]), int(self.index.rects[k, 1])
+        sample_map, covered = self.warper.source_map(raster, self.mesh.fitted(source), self.tracking.boxes[source],
+                                                     (x0, y0))
+        return self.warper.warp(self.index.pixels(source), sample_map, covered, box, region)
+
+    def _fade(self, j: int, sources) -> tuple[int, float] | None:
+        """(outgoing source frame, weight of the incoming one) while output frame j lies within
+        ``fade`` frames after a switch; None otherwise."""
+        fade = self.config.fade
+        for back in range(fade):
+            s = j - back
+            if s <= 0:
+                break
+            if sources[s] != sources[s - 1] + 1 and sources[s] != sources[s - 1]:
+                outgoing = int(sources[s - 1]) + 1 + back
+                if outgoing >= self.index.n_frames or self.index.position[outgoing] < 0:
+                    return None
+                if not self.allowed[self.index.position[outgoing]]:
+                    return None
+                return outgoing, (back + 1) / (fade + 1)
+            if back > 0 and sources[s] != sources[s - 1] + 1:
+                break
+        return None
+
+    def _dissolve(self, old: np.ndarray, new: np.ndarray, weight: float) -> np.ndarray:
+        """Blend the outgoing into the incoming mouth; with ``align``, both are first moved part of
+        the way toward each other along the optical flow between them (a morph), so edges and
+        teeth meet instead of showing twice."""
+        if not self.config.align or min(old.shape[:2]) < 16:
+            return old * (1 - weight) + new * weight
+        if self._flow is None:
+            self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        grey_old = cv2.cvtColor(np.clip(old, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+        grey_new = cv2.cvtColor(np.clip(new, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+        flow = self._flow.calc(grey_new, grey_old, None)  # new pixel + flow -> the matching old pixel
+        h, w = grey_old.shape
+        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        # at weight w the picture sits (1 - w) of the way from the new toward the old positions
+        new_moved = cv2.remap(new, gx - (1 - weight) * flow[..., 0], gy - (1 - weight) * flow[..., 1],
+                              cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        old_moved = cv2.remap(old, gx + weight * flow[..., 0], gy + weight * flow[..., 1],
+                              cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return old_moved * (1 - weight) + new_moved * weight
+
+    def _tick(self, key: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[key] = self.timings.get(key, 0.0) + now - since
+        return now

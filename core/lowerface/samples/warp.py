@@ -1,0 +1,113 @@
+"""Moving a stored frame's lower face onto another frame's mesh, in the video's own pixels.
+
+The output frame's mesh (its head pose, the wanted expression) is rasterised in its face crop, the
+draft's way: face triangles, a fan closing the mouth (the mouth's inside moves with the lips) and a
+skirt around the face outline. Each covered crop pixel carries the matching point of the source
+frame's own fitted mesh, in the source's video pixels. That map is piecewise affine, so it is
+resized exactly enough to the output frame's pixels, and the source pixels are resampled once, with
+a Lanczos kernel, straight from the video frame (never through the crop): a 1080p face keeps its
+own detail.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from core.draft import INNER_LIPS, draft_mesh, extend_vertices
+from core.tracking.crop import crop_matrix, inverse_matrix
+from gpu.device import torch_threads
+from gpu.rasterize import interpolate, rasterize
+
+
+def frame_to_crop_index(box: np.ndarray, size: int, x0: int, y0: int) -> np.ndarray:
+    """(2, 3) affine taking pixel indices of a frame region starting at (x0, y0) to crop pixel
+    indices (cv2's convention: pixel centres at integers)."""
+    m = crop_matrix(box, size)
+    a, b = m[:, :2], m[:, 2]
+    return np.concatenate([a, (a @ np.array([x0 + 0.5, y0 + 0.5]) + b - 0.5)[:, None]], axis=1)
+
+
+def region_of(box: np.ndarray, size: int, window: tuple[int, int, int, int], frame_size: tuple[int, int],
+              pad: int = 2) -> tuple[int, int, int, int]:
+    """(x0, y0, w, h): the frame rectangle covering the crop window (x0, y0, x1, y1) of a frame."""
+    cx0, cy0, cx1, cy1 = window
+    corners = np.array([[cx0, cy0], [cx1, cy0], [cx0, cy1], [cx1, cy1]], np.float64)
+    inv = inverse_matrix(box, size)
+    pts = corners @ inv[:, :2].T + inv[:, 2]
+    w, h = frame_size
+    x0, y0 = (np.floor(pts.min(axis=0)).astype(int) - pad).tolist()
+    x1, y1 = (np.ceil(pts.max(axis=0)).astype(int) + pad).tolist()
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    return x0, y0, max(x1 - x0, 0), max(y1 - y0, 0)
+
+
+class SampleWarper:
+    """One output frame at a time. Only the triangles that can reach the lower face are
+    rasterised (in crop pixels, a few ms); the resampling is in video pixels."""
+
+    def __init__(self, model, crop_size: int) -> None:
+        faces, _, _ = draft_mesh(model.triangles, model.n_vertices)
+        n_face, n_fan = len(model.triangles), len(INNER_LIPS)
+        rows = np.arange(len(faces))
+        fan, skirt = (rows >= n_face) & (rows < n_face + n_fan), rows >= n_face + n_fan
+        lower = np.zeros(len(faces), bool)
+        lower[:n_face] = model.lower_vertices[faces[:n_face]].any(axis=1)
+        lower |= fan
+        # what the expanded mask can reach: the lower triangles and every triangle touching them,
+        # and the skirt below them (a skirt triangle's first corner lies on the face outline)
+        near = np.zeros(faces.max() + 1, bool)
+        near[faces[lower].ravel()] = True
+        keep = near[faces].any(axis=1) & ~skirt | skirt & near[faces[:, 0]]
+        self.faces = torch.from_numpy(np.ascontiguousarray(faces[keep]))
+        self.is_lower = torch.from_numpy(np.r_[lower[keep], False])  # index -1 (no triangle) -> False
+        self.size = crop_size
+
+    def rasterize(self, target_vertices: np.ndarray):
+        """The output frame's mesh (V, 3) in its crop pixels, rasterised: (raster, lower-face mask
+        float32 (S, S) with the mouth's inside)."""
+        dst = extend_vertices(target_vertices, target_vertices)
+        with torch.no_grad(), torch_threads(1):
+            dst_t = torch.from_numpy(np.ascontiguousarray(dst, np.float32))[None]
+            dst_t[..., 2] = 1.0  # orthographic: no depth order needed on a single face
+            raster = rasterize(dst_t, self.faces, self.size, self.size, perspective=False)
+            lower = self.is_lower[raster.tri_id[0]].numpy().astype(np.float32)
+        return raster, lower
+
+    def source_map(self, raster, source_vertices: np.ndarray, source_box: np.ndarray,
+                   source_origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Per crop pixel of the output frame (its ``raster``), where to read the source frame.
+
+        source_vertices: (V, 3) the source frame's fitted mesh in its crop pixels; source_box: the
+        source's crop box; source_origin: (x0, y0) of the stored source pixels in its frame.
+        Returns (map float32 (S, S, 2) of source pixel indices, covered float32 (S, S))."""
+        src = extend_vertices(source_vertices, source_vertices)[:, :2].astype(np.float64)
+        inv = inverse_matrix(source_box, self.size)
+        src_frame = src @ inv[:, :2].T + inv[:, 2] - np.array(source_origin) - 0.5
+        with torch.no_grad(), torch_threads(1):
+            attrs = torch.from_numpy(np.ascontiguousarray(src_frame, np.float32))[None]
+            sample = interpolate(attrs, raster, self.faces)[0].numpy()
+            covered = (raster.tri_id[0] >= 0).numpy().astype(np.float32)
+        return sample, covered
+    def warp(self, source_pixels: np.ndarray, sample_map: np.ndarray, covered: np.ndarray, target_box: np.ndarray,
+             region: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The source pixels moved into the output frame's ``region`` (x0, y0, w, h).
+
+        Returns (pixels float32 (h, w, 3), covered float32 (h, w))."""
+        x0, y0, w, h = region
+        m = frame_to_crop_index(target_box, self.size, x0, y0)
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        map_x = cv2.warpAffine(sample_map[..., 0], m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        map_y = cv2.warpAffine(sample_map[..., 1], m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        cover = cv2.warpAffine(covered, m, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        pixels = cv2.remap(source_pixels.astype(np.float32), map_x, map_y, cv2.INTER_LANCZOS4,
+                           borderMode=cv2.BORDER_REPLICATE)
+        return pixels, np.clip(cover, 0.0, 1.0)
+
+    def crop_to_region(self, image: np.ndarray, target_box: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
+        """A crop-pixel image (S, S) (a mask) resampled into the frame ``region``."""
+        x0, y0, w, h = region
+        m = frame_to_crop_index(target_box, self.size, x0, y0)
+        return cv2.warpAffine(image.astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
