@@ -40,6 +40,10 @@ def identity(spec: JobSpec) -> str:
         # Hashed as the old default (256) so records written before "auto" existed stay valid; an
         # auto prepare of an already tracked project keeps its recorded size anyway.
         fields["crop_size"] = 256
+    if fields.get("features") is None:
+        # Hashed as the old default ("whisper") so records written before the feature registry stay
+        # valid; a train-audio job's own stage key still says when its model is out of date.
+        fields["features"] = "whisper"
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
