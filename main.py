@@ -5,8 +5,8 @@
     python main.py prepare VIDEO --project DIR
     python main.py train-audio --project DIR
     python main.py train-renderer --project DIR [--minutes 30 | --steps N] [--renderer reference|paper]
-    python main.py dub --project DIR --audio FILE --out OUT.mp4
-    python main.py run VIDEO AUDIO --out OUT.mp4 [--project DIR] [--minutes N]
+    python main.py dub --project DIR --audio FILE --out OUT.mp4 [--renderer sample|draft|reference|paper]
+    python main.py run VIDEO AUDIO --out OUT.mp4 [--project DIR] [--minutes N] [--renderer NAME]
     python main.py evaluate --project DIR [--voices VIDEO...]
     python main.py relink --project DIR VIDEO   the project's video moved: point the project at it
     python main.py batch JOBS.csv --report DIR [--address auto|HOST:PORT]
@@ -156,7 +156,8 @@ def cmd_dub(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise DubError(f"{args.text_file}: cannot read the script ({exc}). Save it as UTF-8 text.") from exc
     return _run_spec(JobSpec("dub", project=args.project, audio=args.audio, text=text, voice=args.voice,
-                             rate=args.rate, out=args.out, draft=args.draft))
+                             rate=args.rate, out=args.out, draft=args.draft,
+                             renderer=args.renderer))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -164,7 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     return _run_spec(JobSpec("run", project=args.project, video=args.video, audio=args.audio, out=args.out,
                              minutes=args.minutes, consent=args.i_have_consent, crop_size=args.crop_size,
-                             speech_encoder=args.speech_encoder))
+                             speech_encoder=args.speech_encoder, renderer=args.renderer))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -248,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
 
     consent_help = "confirm you have the right to use this person's face and voice"
+    from core import lowerface
+    from core.renderer.config import DEFAULT_RENDERER
+
+    renderer_help = ("the lower face: " + "; ".join(f"{n}: {v.summary.rstrip('.')}" for n, v in lowerface.VARIANTS.items())
+                     + f" (default: {lowerface.DEFAULT})")
     encoder_help = ("a CTranslate2 Whisper model folder for the speech features, remembered by the "
                     "project ('bundled' = the built-in tiny.en)")
     from core.crop_size import MIN_CROP, crop_cap
@@ -280,10 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=positive(float), default=None, help="time budget")
     p.add_argument("--steps", type=positive(int), default=None, help="step budget")
     p.add_argument("--profile", choices=["auto", "cpu", "gpu"], default="auto")
-    p.add_argument("--renderer", choices=["reference", "paper"], default=None,
-                   help="reference: also sees the real frame around the mouth and reference frames of "
-                        "the person; paper: the paper's renderer, from face renders only (default: "
-                        "core.renderer.config.DEFAULT_RENDERER)")
+    p.add_argument("--renderer", choices=lowerface.names(trains=True), default=None,
+                   help="the network to train: " + "; ".join(
+                       f"{n}: {lowerface.VARIANTS[n].summary.rstrip('.')}" for n in lowerface.names(trains=True))
+                   + f" (default: {DEFAULT_RENDERER})")
     p.add_argument("--checkpoint-minutes", type=positive(float), default=None,
                    help="how often to save a checkpoint to resume from (default 2)")
 
@@ -296,14 +302,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--voice", default="en_US-joe-medium", help="voice name or a Piper .onnx file")
     p.add_argument("--rate", type=float, default=1.0, help="speaking rate (1 = normal, 1.2 = faster)")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--draft", action="store_true", help="fast draft without the neural renderer")
+    p.add_argument("--renderer", choices=lowerface.names(), default=None, help=renderer_help)
+    p.add_argument("--draft", action="store_true", help="the same as --renderer draft")
 
     p = add("run", cmd_run, "prepare + train + dub in one go with a total time budget")
     p.add_argument("video", type=Path)
     p.add_argument("audio", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--project", type=Path, default=None)
-    p.add_argument("--minutes", type=positive(float), default=45.0)
+    p.add_argument("--minutes", type=positive(float), default=45.0,
+                   help="total time budget; a network chosen with --renderer trains in what is left")
+    p.add_argument("--renderer", choices=lowerface.names(), default=None, help=renderer_help)
     p.add_argument("--crop-size", type=crop_size_arg, default="auto", metavar="auto|N", help=crop_help)
     p.add_argument("--i-have-consent", action="store_true", help=consent_help)
     p.add_argument("--speech-encoder", type=Path, default=None, metavar="FOLDER", help=encoder_help)

@@ -91,11 +91,11 @@ class DubPreview:
     ``frame(j)`` -> uint8 (H, W, 3) full-resolution output frame j, like frame j of the export.
     """
 
-    def __init__(self, project, audio_path: Path, draft: bool = False) -> None:
+    def __init__(self, project, audio_path: Path, renderer: str | None = None) -> None:
         from core.audio2exp import predict_expressions
         from core.dub import FEATURE_RATE, output_frame_count
         from core.media import VideoReader, load_audio
-        from core.synthesis import make_synthesizer
+        from core.lowerface import make_synthesizer
         from core.timeline import pingpong_indices
         from core.tracking import load_tracking
 
@@ -106,7 +106,7 @@ class DubPreview:
         self.n_frames = output_frame_count(len(speech), FEATURE_RATE, self.fps)
         self.expressions = predict_expressions(project, speech, n_frames=self.n_frames)
         self.indices = pingpong_indices(self.n_frames, self.reader.frame_count)
-        self.synth = make_synthesizer(project, draft=draft)
+        self.synth = make_synthesizer(project, renderer)
         self.mode = getattr(self.synth, "mode", "")
         self.tracking = load_tracking(project)
 
@@ -115,8 +115,6 @@ class DubPreview:
 
     def frame_pair(self, j: int) -> "FramePair":
         """Frame j of the dub beside the original frame it was made from, and the mouth's box."""
-        from core.tracking.crop import paste_back
-
         if not 0 <= j < self.n_frames:
             raise IndexError(f"frame {j} is outside 0..{self.n_frames - 1}")
         target = int(self.indices[j])
@@ -124,11 +122,10 @@ class DubPreview:
         if not self.tracking.has_face[target]:
             return FramePair(frame, frame, None)
         box = mouth_box(self.tracking.landmarks[target])
-        patch = next(iter(self.synth.frames(self.indices[j:j + 1], self.expressions[j:j + 1])), None)
+        patch = self.synth.frame_at(j, self.indices, self.expressions)
         if patch is None:
             return FramePair(frame, frame, box)
-        crop, alpha = patch
-        return FramePair(frame, paste_back(frame, crop, alpha, self.tracking.boxes[target]), box)
+        return FramePair(frame, patch.apply(frame, self.tracking.boxes[target]), box)
 
 
 # mediapipe mesh: lip corners, the outer lips' top and bottom, the chin's top

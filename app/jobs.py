@@ -68,13 +68,12 @@ def renderer_trained_so_far(project) -> tuple[float, int]:
     return float(metrics.get("elapsed_s", 0.0)) / 60.0, int(metrics.get("steps", 0))
 
 
-def export(project, audio_path: Path, out_path: Path, draft: bool = False):
-    """Job: dub ``audio_path`` onto the project's person and write ``out_path``.
-
-    draft: use the instant draft renderer even when a trained neural renderer exists."""
+def export(project, audio_path: Path, out_path: Path, renderer: str | None = None):
+    """Job: dub ``audio_path`` onto the project's person and write ``out_path`` with the lower-face
+    variant ``renderer`` (core.lowerface; None: the default)."""
     from core.dub import DubConfig, dub_job
 
-    return dub_job(project, audio_path, out_path, DubConfig(draft=draft))
+    return dub_job(project, audio_path, out_path, DubConfig(renderer=renderer))
 
 
 def evaluate(project):
@@ -98,11 +97,11 @@ def frame_source(project):
     return PreparedFrames(project)
 
 
-def dub_preview(project, audio_path: Path, draft: bool = False):
+def dub_preview(project, audio_path: Path, renderer: str | None = None):
     """A DubPreview of ``audio_path``: loads the models and predicts the expressions (slow)."""
     from app.frames import DubPreview
 
-    return DubPreview(project, audio_path, draft=draft)
+    return DubPreview(project, audio_path, renderer=renderer)
 
 
 @dataclass(frozen=True)

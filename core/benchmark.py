@@ -98,9 +98,13 @@ def benchmark_job(video: Path | str, config: BenchmarkConfig = BenchmarkConfig()
         if result.steps and result.elapsed_s > 0:  # elapsed_s counts training steps, not the render cache
             figures["renderer_steps_per_s"] = result.steps / result.elapsed_s
 
-        for mode, span in (("neural", (0.8, 0.9)), ("draft", (0.9, 1.0))):
+        from core.lowerface import ready_variants
+
+        modes = ready_variants(project)
+        for k, mode in enumerate(modes):
+            span = (0.8 + 0.2 * k / len(modes), 0.8 + 0.2 * (k + 1) / len(modes))
             dubbed = yield from within(dub_job(project, clip, work / f"dub_{mode}.mp4",
-                                               DubConfig(draft=mode == "draft", device=config.device)), span)
+                                               DubConfig(renderer=mode, device=config.device)), span)
             for k, v in dubbed.ms_per_frame.items():
                 figures[f"dub_{mode}_{k}_ms"] = v
             figures[f"dub_{mode}_fps"] = 1000.0 / dubbed.ms_per_frame["total"]

@@ -15,7 +15,6 @@ from core.jobs import Job, ProgressClock
 from core.media import VideoReader, VideoWriter, load_audio, stream_audio
 from core.provenance import synthetic_metadata
 from core.timeline import frames_in_order, pingpong_indices
-from core.tracking.crop import paste_back
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +24,19 @@ OUTPUT_AUDIO_RATE = 48000
 
 @dataclass(frozen=True)
 class DubConfig:
-    """draft: use the instant draft renderer even when a trained neural renderer exists.
+    """renderer: the lower-face variant (core.lowerface; None: its DEFAULT, the sample-based lower
+    face); draft: the same as renderer 'draft' (kept for job lists and queues written before).
     device: 'auto' | 'cpu' | 'cuda'. crf: H.264 quality (lower is better, 18 is visually lossless)."""
 
+    renderer: str | None = None
     draft: bool = False
     device: str = "auto"
     crf: int = 18
     preview_every: int = 25
+
+    @property
+    def lower_face(self) -> str | None:
+        return "draft" if self.draft else self.renderer
 
 
 @dataclass
@@ -62,7 +67,7 @@ def dub_job(project, audio_path: Path | str, out_path: Path | str, config: DubCo
     Audio longer than the video plays the video forward and backward; shorter uses its start.
     """
     from core.audio2exp import predict_expressions
-    from core.synthesis import make_synthesizer
+    from core.lowerface import make_synthesizer
 
     audio_path, out_path = Path(audio_path), Path(out_path)
     speech = load_audio(audio_path, FEATURE_RATE)
@@ -73,7 +78,7 @@ def dub_job(project, audio_path: Path | str, out_path: Path | str, config: DubCo
     expressions = predict_expressions(project, speech, n_frames=n_out)
     expression_ms = 1000 * (time.perf_counter() - t0) / n_out
     indices = pingpong_indices(n_out, reader.frame_count)
-    synth = make_synthesizer(project, draft=config.draft, device=config.device)
+    synth = make_synthesizer(project, config.lower_face, device=config.device)
     audio_out = stream_audio(audio_path, OUTPUT_AUDIO_RATE)  # never the whole track in memory
     result = yield from write_synthesized(
         project, reader, indices, expressions, synth, out_path, audio_out, OUTPUT_AUDIO_RATE,
@@ -111,9 +116,8 @@ def write_synthesized(project, reader: VideoReader, indices: np.ndarray, express
                 target = int(indices[j])
                 frame = source
                 if patch is not None and tracking.has_face[target]:
-                    crop, alpha = patch
                     t0 = time.perf_counter()
-                    frame = paste_back(frame, crop, alpha, tracking.boxes[target])
+                    frame = patch.apply(frame, tracking.boxes[target])
                     synth.timings["paste"] = synth.timings.get("paste", 0.0) + time.perf_counter() - t0
                 if on_frame is not None:
                     on_frame(j, frame, source)

@@ -173,7 +173,7 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
     """Measure the trained models on the held-out tail; writes evaluation/ in the project."""
     from core.audio2exp import predict_expressions
     from core.render import FaceRenderer
-    from core.synthesis import has_trained_renderer, make_synthesizer
+    from core.lowerface import make_synthesizer, ready_variants
 
     tracking = load_tracking(project)
     reader = VideoReader(project.source_video)
@@ -196,15 +196,14 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
         renderer.render(indices[i:i + 16]).expanded_mask[:, 0].detach().cpu().numpy() > 0.5
         for i in range(0, length, 16)])
 
-    modes = ["neural"] if has_trained_renderer(project) else []
-    if config.draft_too or not modes:
-        modes.append("draft")
+    modes = [m for m in ready_variants(project) if config.draft_too or m != "draft"]
     figures: dict[str, dict[str, float]] = {}
     files: dict[str, str] = {}
     openings = {"real": np.array([_opening(tracking.landmarks[int(i)]) for i in indices], np.float32)}
     span_each = 0.9 / (len(modes) + 1)
     for k, mode in enumerate(modes):
-        synth = make_synthesizer(project, draft=(mode == "draft"), device=config.device)
+        # copying variants never take a mouth from the held-out tail they are measured on
+        synth = make_synthesizer(project, mode, device=config.device, exclude_from=start)
         scorer = _SegmentScorer(tracking, masks, indices)
         side_path = folder / f"side_by_side_{mode}.mp4"
         with VideoWriter(side_path, 2 * reader.width, reader.height, reader.fps, audio=audio_out,

@@ -1,5 +1,5 @@
-"""The prepare job: track the face, fit the 3D face model, and report whether the clip is good
-training material."""
+"""The prepare job: track the face, fit the 3D face model, index the person's own mouths, and
+report whether the clip is good training material."""
 
 from __future__ import annotations
 
@@ -129,7 +129,11 @@ def prepare_job(project, config: PrepareConfig = PrepareConfig()) -> Job[Readine
 
     tracking_config = config.tracking()
     tracking = yield from tracking_job(project, tracking_config, span=(0.0, 0.6))
-    fit_result = yield from within(fit_job(project, FitConfig()), (0.6, 0.98))
+    fit_result = yield from within(fit_job(project, FitConfig()), (0.6, 0.95))
+    from core.lowerface.samples.index import build_sample_index_job, index_is_current
+
+    if not index_is_current(project):  # the person's own mouths, for the sample-based lower face
+        yield from build_sample_index_job(project, span=(0.95, 0.99))
     metrics = dict(getattr(fit_result, "metrics", {}) or {})
     report = readiness(tracking, bool(project.source_info.get("has_audio")), metrics,
                        tracking_config.crop_scale)

@@ -1,4 +1,5 @@
-"""One command from two files: prepare, train both models within a time budget, dub."""
+"""One command from two files: prepare, train the audio model, dub; with a network chosen as the
+lower face, train it within the time budget first."""
 
 from __future__ import annotations
 
@@ -21,19 +22,24 @@ MIN_RENDERER_MINUTES = 1.0
 
 @dataclass(frozen=True)
 class RunConfig:
-    """minutes: total time budget for everything (prepare + training + dubbing)."""
+    """minutes: total time budget for everything (prepare + training + dubbing); renderer: the
+    lower-face variant (None: core.lowerface.DEFAULT, the sample-based lower face, which needs no
+    training); a network variant ('reference', 'paper') is trained in what is left of the budget."""
 
     minutes: float = 45.0
     device: str = "auto"
     renderer_steps: int | None = None  # a step budget instead of time (tests)
     crop_size: int = AUTO  # pixels, or AUTO (core.crop_size)
+    renderer: str | None = None
 
 
 def run_all_job(project, audio_path: Path | str, out_path: Path | str, config: RunConfig = RunConfig()) -> Job[DubResult]:
     from core.audio2exp import AudioTrainConfig, train_audio_job
     from core.prepare import PrepareConfig, prepare_job
+    from core.lowerface import DEFAULT, get_variant
     from core.renderer import RendererTrainConfig, train_renderer_job
 
+    variant = get_variant(config.renderer or DEFAULT)
     started = time.monotonic()
     report = yield from within(prepare_job(project, PrepareConfig(
         crop_size=config.crop_size, profile=config.device)), (0.0, 0.2))
@@ -43,11 +49,15 @@ def run_all_job(project, audio_path: Path | str, out_path: Path | str, config: R
     n_out = output_frame_count(int(info.duration * FEATURE_RATE), FEATURE_RATE, project.source_info["fps"])
     used = (time.monotonic() - started) / 60
     minutes = config.minutes - used - n_out * DUB_SECONDS_PER_FRAME / 60
-    if config.renderer_steps is not None or minutes >= MIN_RENDERER_MINUTES:
+    renderer = variant.name
+    if variant.trains and (config.renderer_steps is not None or minutes >= MIN_RENDERER_MINUTES):
         renderer_config = RendererTrainConfig.for_device(
-            "auto", minutes=None if config.renderer_steps else minutes, steps=config.renderer_steps)
+            "auto", minutes=None if config.renderer_steps else minutes, steps=config.renderer_steps,
+            renderer=variant.name)
         yield from within(train_renderer_job(project, renderer_config), (0.25, 0.85))
-    else:
-        log.warning("%.1f minutes left for the neural renderer: dubbing with the draft renderer", minutes)
-    result = yield from within(dub_job(project, audio_path, out_path, DubConfig(device=config.device)), (0.85, 1.0))
+    elif variant.trains:
+        log.warning("%.1f minutes left for the %s: dubbing with the sample-based lower face", minutes, variant.label)
+        renderer = DEFAULT
+    result = yield from within(dub_job(project, audio_path, out_path, DubConfig(renderer=renderer, device=config.device)),
+                               (0.85, 1.0))
     return result

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QTimer, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QSizePolicy, QSplitter, QVBoxLayout, QWidget)
@@ -160,11 +160,11 @@ class DubPage(QWidget):
         self.compare_view = ComparePreview("Load audio to preview the dubbed video.")
         self.viewer = FrameViewer(view=self.compare_view)
         self.viewer.frame_changed.connect(self._on_scrub)
-        self.draft_check = QCheckBox("Draft quality")
-        self.draft_check.setObjectName("draftCheck")
-        self.draft_check.setToolTip("Use the instant draft renderer instead of the neural renderer, for "
-                                    "the preview and the export (until the renderer is well trained)")
-        self.draft_check.toggled.connect(lambda _: self.rebuild_preview())
+        self.renderer_choice = QComboBox()
+        self.renderer_choice.setObjectName("rendererChoice")
+        self.renderer_choice.setToolTip("How the dubbed mouth is made, for the preview and the export")
+        self.refresh_renderers()
+        self.renderer_choice.currentIndexChanged.connect(lambda _: self.rebuild_preview())
         self.play_button = QPushButton("Play")
         self.play_button.setToolTip("Play the preview with sound (Space)")
         self.play_button.clicked.connect(self.toggle_play)
@@ -191,7 +191,8 @@ class DubPage(QWidget):
         play_row.addWidget(self.original_button)
         play_row.addWidget(self.zoom_check)
         play_row.addStretch(1)
-        play_row.addWidget(self.draft_check)
+        play_row.addWidget(QLabel("Mouth:"))
+        play_row.addWidget(self.renderer_choice)
         preview_box = QGroupBox("Preview")
         preview_layout = QVBoxLayout(preview_box)
         preview_layout.addWidget(self.viewer, 1)
@@ -440,7 +441,7 @@ class DubPage(QWidget):
             self.preview_label.setText("The trimmed audio is too short to dub.")
             return
         key = (self.audio_path, round(start, 3), round(end, 3), self.session.project.root,
-               self._models_version, self.draft_check.isChecked())
+               self._models_version, self.renderer())
         if key == self.preview_key:
             return  # the region re-emits on repaints; nothing changed
         self.stop_playing()
@@ -453,8 +454,8 @@ class DubPage(QWidget):
         except Exception as exc:  # noqa: BLE001
             show_error(self, exc, "The trimmed audio could not be saved")
             return
-        draft = self.draft_check.isChecked()
-        self.builder.request(self.preview_key, lambda: jobs.dub_preview(project, path, draft=draft))
+        renderer = self.renderer()
+        self.builder.request(self.preview_key, lambda: jobs.dub_preview(project, path, renderer=renderer))
 
     def _on_preview_built(self, key, preview) -> None:
         if key != self.preview_key:
@@ -548,12 +549,12 @@ class DubPage(QWidget):
         self.last_export = None
         self.reveal_button.setEnabled(False)
         self.export_progress.show_message(f"Exporting {out.name}...", done=False)
-        draft = self.draft_check.isChecked()
-        self.session.runner.start(EXPORT_JOB, lambda: jobs.export(project, audio_path, out, draft=draft))
+        renderer = self.renderer()
+        self.session.runner.start(EXPORT_JOB, lambda: jobs.export(project, audio_path, out, renderer=renderer))
         self.export_progress.set_running(True)
 
     def add_to_queue(self) -> None:
-        """Queue an export of the current audio (as trimmed) with the current draft setting."""
+        """Queue an export of the current audio (as trimmed) with the current lower-face choice."""
         project = self.session.project
         if project is None or self.audio is None:
             return
@@ -568,7 +569,7 @@ class DubPage(QWidget):
         except Exception as exc:  # noqa: BLE001
             show_error(self, exc, "The trimmed audio could not be saved")
             return
-        self.export_queue.add(out, audio=audio_path, draft=self.draft_check.isChecked())
+        self.export_queue.add(out, audio=audio_path, renderer=self.renderer())
 
     def _on_progress(self, name: str, record) -> None:
         if name == EXPORT_JOB:
@@ -610,11 +611,40 @@ class DubPage(QWidget):
             self._update_buttons()
 
     # ---- state ---------------------------------------------------------------------------------------
+    def renderer(self) -> str | None:
+        """The lower-face variant chosen (None: the default)."""
+        return self.renderer_choice.currentData()
+
+    def refresh_renderers(self) -> None:
+        """List the registry's variants; those this project cannot dub with yet are greyed out and
+        say why. Keeps the choice where it can."""
+        from core import lowerface
+
+        project = self.session.project
+        current = self.renderer_choice.currentData() if self.renderer_choice.count() else None
+        self.renderer_choice.blockSignals(True)
+        self.renderer_choice.clear()
+        model = self.renderer_choice.model()
+        for name, variant in lowerface.VARIANTS.items():
+            reason = variant.ready(project) if project is not None else ""
+            self.renderer_choice.addItem(variant.label, name)
+            row = self.renderer_choice.count() - 1
+            self.renderer_choice.setItemData(row, variant.summary + (f"\nNot available: {reason}." if reason else ""),
+                                             Qt.ItemDataRole.ToolTipRole)
+            if reason:
+                model.item(row).setEnabled(False)
+        keep = self.renderer_choice.findData(current or lowerface.DEFAULT)
+        if keep < 0 or not model.item(keep).isEnabled():
+            keep = self.renderer_choice.findData(lowerface.DEFAULT)
+        self.renderer_choice.setCurrentIndex(max(keep, 0))
+        self.renderer_choice.blockSignals(False)
+
     def _on_project(self, project) -> None:
         self.stop_playing()
         self.preview = None
         self.preview_key = None
         self._models_version += 1
+        self.refresh_renderers()
         self.viewer.set_frame_count(0)
         self.viewer.view.clear_image("Load audio to preview the dubbed video.")
         if self.audio is not None:
@@ -623,6 +653,7 @@ class DubPage(QWidget):
 
     def _on_models_changed(self) -> None:
         self._models_version += 1
+        self.refresh_renderers()
         if self.audio is not None:
             self.rebuild_preview()
 

@@ -39,13 +39,31 @@ ROWS = {
     "mouth_landmark_px": ("Lip landmark error, px (lower is better)", "{:.2f}", "not reported"),
     "mouth_opening_corr": ("Mouth opening correlation with the real", "{:.3f}", "not reported"),
 }
-COLUMN_TITLES = {"neural": "Neural\nrenderer", "draft": "Draft", "baseline": "Baseline\n(no lip sync)"}
-VIDEO_TITLES = {"neural": "Neural renderer", "draft": "Draft"}
-COLUMN_TIPS = {"baseline": "The same person's real frames from the segment before the held-out one: what "
-                           "a result with no lip sync at all scores",
+BASELINE = "baseline"
+COLUMN_TIPS = {BASELINE: "The same person's real frames from the segment before the held-out one: what "
+                         "a result with no lip sync at all scores",
                "draft": "The draft moves the real held-out frame's own mouth, so it starts from the truth; "
-                        "its figures are optimistic beside the neural renderer's"}
-CURVE_COLORS = {"real": "#303030", "neural": "#4e9af1", "draft": "#f1884e"}
+                        "its figures are optimistic beside the others'",
+               "sample": "Mouths taken from the training part of the video only (never the held-out frames)"}
+CURVE_COLORS = {"real": "#303030", "sample": "#2ca02c", "neural": "#4e9af1", "reference": "#4e9af1",
+                "paper": "#9467bd", "draft": "#f1884e"}
+
+
+def variant_title(name: str) -> str:
+    """A lower-face variant's name for people ('neural': evaluations written before the registry)."""
+    from core import lowerface
+
+    if name in lowerface.VARIANTS:
+        return lowerface.VARIANTS[name].label
+    return {"neural": "Neural renderer", BASELINE: "Baseline (no lip sync)"}.get(name, name)
+
+
+def measured_variants(figures: dict) -> list[str]:
+    """The variants in an evaluation, in the registry's order (older names after)."""
+    from core import lowerface
+
+    order = [n for n in lowerface.VARIANTS if n in figures] + [n for n in figures if n not in lowerface.VARIANTS]
+    return [n for n in order if n != BASELINE]
 STAGES = {"renderer": "neural renderer", "audio_model": "audio model"}
 
 
@@ -183,14 +201,13 @@ class QualityPage(QWidget):
 
     def _fill_table(self) -> None:
         figures = (self.evaluation or {}).get("figures", {})
-        columns = [m for m in ("neural", "draft", "baseline") if m in figures]
-        columns += [m for m in figures if m not in columns]
+        columns = measured_variants(figures) + ([BASELINE] if BASELINE in figures else [])
         keys = [k for k in ROWS if any(k in figures[c] for c in columns)]
         keys += sorted({k for c in columns for k in figures[c]} - set(keys))
         self.table.clear()
         self.table.setRowCount(len(keys))
         self.table.setColumnCount(len(columns) + (1 if columns else 0))
-        headers = [COLUMN_TITLES.get(c, c) for c in columns] + (["Paper\n(Wen et al.)"] if columns else [])
+        headers = [variant_title(c).replace(" (", "\n(") for c in columns] + (["Paper\n(Wen et al.)"] if columns else [])
         self.table.setHorizontalHeaderLabels(headers)
         for i, c in enumerate(columns):
             if c in COLUMN_TIPS:
@@ -217,11 +234,11 @@ class QualityPage(QWidget):
         self.plot.plotItem.legend.clear()
         openings = (self.evaluation or {}).get("mouth_opening", {})
         frames = openings.get("frames")
-        for name in ("real", "neural", "draft"):
+        for name in ["real"] + [n for n in measured_variants(openings) if n not in ("real", "frames")]:
             values = openings.get(name)
             if values is None or frames is None:
                 continue
-            pen = pg.mkPen(CURVE_COLORS[name], width=2 if name != "real" else 3)
+            pen = pg.mkPen(CURVE_COLORS.get(name, "#7f7f7f"), width=2 if name != "real" else 3)
             self.plot.plot(frames.astype(float), values.astype(float), name=name, pen=pen, connect="finite")
 
     def _fill_modes(self) -> None:
@@ -229,9 +246,9 @@ class QualityPage(QWidget):
         self.mode_combo.clear()
         project = self.session.project
         if project is not None and self.evaluation:
-            for mode in ("neural", "draft"):
+            for mode in measured_variants(self.evaluation.get("figures", {})):
                 if project.path(EVAL_DIR, f"side_by_side_{mode}.mp4").exists():
-                    self.mode_combo.addItem(VIDEO_TITLES[mode], mode)
+                    self.mode_combo.addItem(variant_title(mode), mode)
         self.mode_combo.blockSignals(blocked)
         self._open_video()
 

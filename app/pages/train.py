@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 AUDIO, RENDERER = "train_audio", "train_renderer"
 STAGE_OF = {AUDIO: "audio_model", RENDERER: "renderer"}
-TITLE_OF = {AUDIO: "Audio model", RENDERER: "Neural renderer"}
+TITLE_OF = {AUDIO: "Audio model", RENDERER: "Neural renderer (optional)"}
 
 
 def _evaluation_text(evaluation: dict | None) -> str:
@@ -82,10 +82,13 @@ class TrainPage(QWidget):
 
         title = QLabel("Training")
         title.setObjectName("pageTitle")
-        intro = QLabel("Two models learn from the video: the audio model maps speech to mouth "
-                       "movement (a few minutes), the neural renderer learns to paint the person's "
-                       "real mouth, teeth and skin (the longer, the sharper). You can pause, cancel, "
-                       "or close the app: training continues from the last checkpoint next time.")
+        intro = QLabel("The audio model maps speech to mouth movement (seconds): it is all a dub needs, "
+                       "since the dubbed mouth is made of the person's own frames from the video. The "
+                       "neural renderer is optional: a network that learns to paint the lower face "
+                       "instead (the longer, the sharper; it smooths over the frames the video lacks but "
+                       "needs an hour or more on a CPU to reach real teeth). Compare both on the Quality "
+                       "page. You can pause, cancel, or close the app: training continues from the last "
+                       "checkpoint next time.")
         intro.setWordWrap(True)
 
         self.budget = QSpinBox()
@@ -99,9 +102,13 @@ class TrainPage(QWidget):
 
         self.renderer_kind = QComboBox()
         self.renderer_kind.setObjectName("rendererKind")
-        self.renderer_kind.addItem("Real-pixel renderer (sharper)", "reference")
-        self.renderer_kind.addItem("Paper's renderer (face renders only)", "paper")
+        from core import lowerface
         from core.renderer.config import DEFAULT_RENDERER
+
+        for name in lowerface.names(trains=True):
+            self.renderer_kind.addItem(lowerface.VARIANTS[name].label, name)
+            self.renderer_kind.setItemData(self.renderer_kind.count() - 1, lowerface.VARIANTS[name].summary,
+                                           Qt.ItemDataRole.ToolTipRole)
 
         kind = self.renderer_kind.findData(session.settings.preferences().renderer_kind or DEFAULT_RENDERER)
         self.renderer_kind.setCurrentIndex(max(kind, 0))

@@ -35,7 +35,8 @@ class QueueEntry:
     text: str | None = None
     voice: str = DEFAULT_VOICE
     rate: float = 1.0
-    draft: bool = False
+    draft: bool = False  # queues written before the renderer choice: True = renderer 'draft'
+    renderer: str | None = None
     status: str = "queued"
     added: str = field(default_factory=now_iso)
     start: str | None = None
@@ -53,7 +54,7 @@ class QueueEntry:
     def spec(self, project_root: Path) -> JobSpec:
         return JobSpec("dub", project=Path(project_root), audio=Path(self.audio) if self.audio else None,
                        text=self.text if not self.audio else None, voice=self.voice, rate=self.rate,
-                       out=Path(self.out), draft=self.draft)
+                       out=Path(self.out), draft=self.draft, renderer=self.renderer)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "QueueEntry":
@@ -92,9 +93,10 @@ class ExportQueue:
                                "entries": [asdict(e) for e in entries]})
 
     def add(self, out: Path | str, audio: Path | str | None = None, text: str | None = None,
-            voice: str = DEFAULT_VOICE, rate: float = 1.0, draft: bool = False) -> QueueEntry:
+            voice: str = DEFAULT_VOICE, rate: float = 1.0, draft: bool = False,
+            renderer: str | None = None) -> QueueEntry:
         entry = QueueEntry(id=uuid.uuid4().hex[:8], out=str(out), audio=str(audio) if audio else None,
-                           text=text, voice=voice, rate=rate, draft=draft)
+                           text=text, voice=voice, rate=rate, draft=draft, renderer=renderer)
         entry.spec(self.root)  # a bad entry (neither audio nor text) fails here, not in the queue
         with self._lock:
             entries = self._load()

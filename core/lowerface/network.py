@@ -1,8 +1,9 @@
-"""Per-frame synthesis of the dubbed lower face, with the neural renderer or the instant draft.
+"""The lower face painted by a trained network (the reference renderer or the paper's), and the
+shared base of the crop-space variants.
 
-A synthesizer turns (target frame indices, expressions) into, per output frame, the patch to paste
-into that target frame's crop: (crop uint8 (S, S, 3), alpha float32 (S, S)), or None to pass the
-frame through (no face). ``timings`` accumulates seconds per step for the benchmark.
+A synthesizer turns (target frame indices, expressions) into, per output frame, a patch for that
+frame (core.lowerface.patch), or None to pass the frame through (no face). ``timings`` accumulates
+seconds per step for the benchmark.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from core.lowerface.patch import CropPatch
 from core.tracking import load_crops
 
 log = logging.getLogger(__name__)
@@ -35,19 +37,19 @@ def has_trained_renderer(project) -> bool:
             and ((folder / BEST_FILE).exists() or (folder / LAST_FILE).exists()))
 
 
-def make_synthesizer(project, draft: bool = False, device: str = "auto"):
-    """The neural synthesizer when a renderer is trained (unless ``draft``), else the draft."""
-    from gpu.device import select_device
+def trained_kind(project) -> str:
+    """'reference' or 'paper': the kind of the project's trained network (checkpoints from before
+    the reference renderer record none and are the paper's)."""
+    from core.renderer.checkpoint import load_config
+    from core.renderer.data import FOLDER
 
-    ctx = select_device(device)
-    if not draft and has_trained_renderer(project):
-        return NeuralSynthesizer(project, ctx)
-    if not draft:
-        log.info("no trained neural renderer yet: using the instant draft")
-    return DraftSynthesizer(project, ctx)
+    config = load_config(project.path(FOLDER))
+    return config.renderer if config is not None else "paper"
 
 
-class _Base:
+class CropSynthesizer:
+    """Base of the variants that work in the project's face crops."""
+
     mode = "base"
 
     def __init__(self, project, ctx) -> None:
@@ -59,19 +61,23 @@ class _Base:
         self.has_face = self.renderer.has_face
         self.timings: dict[str, float] = {}
 
+    def frame_at(self, j: int, indices: np.ndarray, expressions: np.ndarray):
+        """Output frame j of the sequence on its own (for scrubbing)."""
+        return next(iter(self.frames(indices[j:j + 1], expressions[j:j + 1])), None)
+
     def _tick(self, key: str, since: float) -> float:
         now = time.perf_counter()
         self.timings[key] = self.timings.get(key, 0.0) + now - since
         return now
 
 
-class NeuralSynthesizer(_Base):
+class NeuralSynthesizer(CropSynthesizer):
     """Renders t-3..t+3 with the predicted expressions, the U-Net makes the photoreal lower face (the
     reference renderer also sees the target frame around the blanked lower face and the project's
     reference frames), and it is colour-matched and blended into the target crop with the
     feathered mask."""
 
-    mode = "neural"
+    mode = "neural"  # replaced by the network's kind once loaded
 
     def __init__(self, project, ctx) -> None:
         from core.renderer import NeuralRenderer
@@ -80,6 +86,7 @@ class NeuralSynthesizer(_Base):
 
         super().__init__(project, ctx)
         self.neural = NeuralRenderer.load(project, ctx)
+        self.mode = self.neural.config.renderer
         self.coverage = self.neural.coverage
         # On a busy CPU one thread can beat all of them several times over: measure, keep the faster.
         self.tuner = ThreadTuner(torch.get_num_threads(), every_s=60.0) if not ctx.is_cuda else None
@@ -129,46 +136,9 @@ class NeuralSynthesizer(_Base):
                 alpha = composite_alpha(feather, self.coverage)
                 matched = colour_match(generated[k], real, colour_ring(mask, alpha) & (alpha > 0))
                 t = self._tick("composite", t)
-                yield matched, alpha
+                yield CropPatch(matched, alpha)
                 t = time.perf_counter()
             for j in [j for j in conditions if j < c1 - half]:
                 del conditions[j]
 
 
-class DraftSynthesizer(_Base):
-    """Warps the target frame's own lower face through the mesh (core.draft)."""
-
-    mode = "draft"
-
-    def __init__(self, project, ctx) -> None:
-        from core.draft import INNER_LIPS, DraftWarper, lower_face_weights, polygon_area
-
-        super().__init__(project, ctx)
-        model = self.renderer.model
-        neutral = self.renderer.screen_vertices([0], np.zeros((1, model.n_exp), np.float32))[0].cpu().numpy()
-        fitted = self.renderer.screen_vertices(np.arange(self.renderer.n_frames))[:, INNER_LIPS, :2].cpu().numpy()
-        areas = np.array([polygon_area(ring) for ring in fitted])
-        faces = np.flatnonzero(self.has_face)
-        widest, closest = int(faces[np.argmax(areas[faces])]), int(faces[np.argmin(areas[faces])])
-        reference = lambda i: (np.asarray(self.crops[i]), self.renderer.screen_vertices([i])[0].cpu().numpy())
-        self.warper = DraftWarper(model.triangles, len(model.mean_shape), self.renderer.size,
-                                  lower_face_weights(neutral),
-                                  closed_mouth_area=float(np.percentile(areas[faces], 5)),
-                                  open_reference=reference(widest), closed_reference=reference(closest))
-
-    def frames(self, indices: np.ndarray, expressions: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
-        n = len(indices)
-        for c0 in range(0, n, CHUNK):
-            c1 = min(c0 + CHUNK, n)
-            t = time.perf_counter()
-            idx = indices[c0:c1]
-            source = self.renderer.screen_vertices(idx).cpu().numpy()
-            target = self.renderer.screen_vertices(idx, expressions[c0:c1]).cpu().numpy()
-            self._tick("render", t)
-            for k, frame in enumerate(idx):
-                if not self.has_face[int(frame)]:
-                    yield None
-                    continue
-                yield self.warper.warp(np.asarray(self.crops[int(frame)]), source[k], target[k])
-            for key, value in self.warper.timings.items():
-                self.timings[key] = value

@@ -1,7 +1,13 @@
-"""Speed of the neural renderer on this machine (a benchmark, not a test).
+"""Speed and held-out figures of a lower face on this machine (a benchmark, not a test).
 
-    python -m core.renderer.bench [--project DIR] [--profile cpu|gpu] [--renderer reference|paper]
+    python -m core.renderer.bench [--project DIR] [--profile cpu|gpu] [--renderer NAME]
         [--frames 30] [--heldout 150] [--sheet held_out.png]
+
+--renderer names a lower-face variant (core.lowerface: sample, draft, reference, paper). For the
+variants without a network (sample, draft) it needs --project: it times the whole per-frame path
+(expression to composited full-resolution frame) over --frames frames and, with --heldout N, makes
+N held-out frames again from their fitted expressions and scores them (the sample-based lower face
+never copies from the held-out tail).
 
 Prints ms per frame for the generator and for compositing into the full frame, the per-frame path
 from expression to composited frame, and training steps per second. With a project holding a
@@ -49,18 +55,69 @@ def training_speed(config, size: int, steps: int = 10) -> float:
     return 1000.0 / _ms(run, steps)
 
 
+def copying_variant_figures(project_dir, renderer: str, frames: int, heldout: int, sheet_path) -> dict:
+    """Per-frame path and held-out figures of a variant without a network (single-threaded)."""
+    from core.holdout import holdout_start
+    from core.lowerface import make_synthesizer
+    from core.lowerface.heldout import heldout_scores
+    from core.media import VideoReader
+    from core.project import Project
+    from core.render import FaceRenderer
+    from core.renderer.sheet import ContactSheet
+    from core.tracking import load_tracking
+
+    project = Project.open(project_dir)
+    tracking = load_tracking(project)
+    start = holdout_start(tracking.n_frames)
+    t = time.perf_counter()
+    synth = make_synthesizer(project, renderer, device="cpu", exclude_from=start)
+    figures: dict = {"renderer": renderer, "setup_s": time.perf_counter() - t}
+    reader = VideoReader(project.source_video)
+    figures["frame_size"] = f"{reader.width}x{reader.height}"
+    figures["crop_px"] = tracking.crop_size
+    # the per-frame path: a run of training frames driven by the fitted expressions of other frames
+    first = max(0, min(start - frames, start // 3))
+    indices = np.arange(first, first + frames)
+    driving = FaceRenderer(project).fitted_expression((indices[::-1] + start // 2) % start).numpy()
+    decoded = list(reader.frames(int(indices[0]), int(indices[-1]) + 1))
+    synth.timings.clear()
+    t = time.perf_counter()
+    for frame, i, patch in zip(decoded, indices, synth.frames(indices, driving)):
+        if patch is not None:
+            patch.apply(frame, tracking.boxes[int(i)])
+    figures["per_frame_path_ms"] = 1000 * (time.perf_counter() - t) / len(indices)
+    figures.update({f"{k}_ms": 1000 * v / len(indices) for k, v in synth.timings.items()})
+    if heldout:
+        contact = ContactSheet(tracking, every=max(1, heldout // 8))
+        held_out = heldout_scores(project, make_synthesizer(project, renderer, device="cpu", exclude_from=start),
+                                  max_frames=heldout, on_composite=contact.add if sheet_path else None)
+        figures.update({f"heldout_{k}": v for k, v in held_out.items()})
+        if sheet_path:
+            contact.write(sheet_path)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.renderer.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--project", default=None, help="a project with a trained renderer")
     parser.add_argument("--profile", choices=["cpu", "gpu"], default="cpu")
-    parser.add_argument("--renderer", choices=["reference", "paper"], default="reference",
-                        help="without --project: which renderer to time")
+    from core import lowerface
+
+    parser.add_argument("--renderer", choices=lowerface.names(), default=None,
+                        help="the lower face to measure (default: the project's trained network, or "
+                             "'reference' without a project)")
     parser.add_argument("--frames", type=int, default=30, help="repetitions per timing")
     parser.add_argument("--heldout", type=int, default=0, help="held-out frames for SSIM/PSNR (0: skip)")
     parser.add_argument("--sheet", default=None, help="PNG of held-out frames: real above, composited below")
     parser.add_argument("--train-steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
     args = parser.parse_args(argv)
+    if args.renderer is not None and not lowerface.get_variant(args.renderer).trains:
+        if not args.project:
+            parser.error(f"--renderer {args.renderer} needs --project")
+        figures = copying_variant_figures(args.project, args.renderer, args.frames, args.heldout, args.sheet)
+        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}, indent=1))
+        return 0
 
     from gpu.device import configure_threads
 
@@ -74,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.renderer.window import CropWindow
 
     figures: dict[str, float] = {"threads": threads}
-    config = RendererTrainConfig.for_device(args.profile, renderer=args.renderer)
+    config = RendererTrainConfig.for_device(args.profile, renderer=args.renderer or "reference")
     project = None
     if args.project:
         from core.project import Project

@@ -78,7 +78,7 @@ def endless_job(closed: threading.Event, step_event: threading.Event | None = No
 class FakePreview:
     """DubPreview stand-in: the real target frames on the ping-pong timeline, no face synthesis."""
 
-    def __init__(self, project, audio_path: Path, draft: bool = False) -> None:
+    def __init__(self, project, audio_path: Path, renderer: str | None = None) -> None:
         from core.dub import FEATURE_RATE, output_frame_count
         from core.media import VideoReader, load_audio
         from core.timeline import pingpong_indices
@@ -163,7 +163,7 @@ class FakeDubResult:
         return f"Wrote {self.out} ({self.frames} frames)"
 
 
-def fake_export(project, audio_path: Path, out_path: Path, draft: bool = False):
+def fake_export(project, audio_path: Path, out_path: Path, renderer: str | None = None):
     """The export without face synthesis: the target frames on the dub timeline with the new audio."""
     from core.dub import FEATURE_RATE, output_frame_count
     from core.media import VideoReader, VideoWriter, load_audio

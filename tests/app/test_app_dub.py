@@ -136,7 +136,7 @@ def test_trim_playback_and_a_failing_export(project_window, qtbot, fake_mic, spe
     # no file: neither under the chosen name nor the partial one being written.
     partial_sizes = []
 
-    def failing_export(project, audio, out, draft=False):
+    def failing_export(project, audio, out, renderer=None):
         frames = fake_export(project, audio, out)  # the real VideoWriter
         for record in frames:
             yield record

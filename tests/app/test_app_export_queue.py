@@ -21,7 +21,7 @@ def fake_dubs(monkeypatch):
 
     monkeypatch.setattr(app.jobs, "dub_preview", FakePreview)
     monkeypatch.setattr(core.batch.execute, "build_job",
-                        lambda spec, project: fake_export(project, spec.audio, spec.out, spec.draft))
+                        lambda spec, project: fake_export(project, spec.audio, spec.out, spec.renderer))
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_the_queue_survives_closing_the_app(qtbot, app_settings, tmp_path, short
     entries = ExportQueue(project.root).entries()
     assert [e.status for e in entries] == ["queued"] and not (tmp_path / "later.mp4").exists()
     monkeypatch.setattr(core.batch.execute, "build_job",
-                        lambda spec, project: fake_export(project, spec.audio, spec.out, spec.draft))
+                        lambda spec, project: fake_export(project, spec.audio, spec.out, spec.renderer))
 
     again = MainWindow(app_settings)
     qtbot.addWidget(again)

@@ -15,7 +15,7 @@ import app.pages.dub
 from app.main_window import DUB, PREPARE, TRAIN
 from app_fakes import error_boxes, FakePreview, fake_export
 
-HAS_SYNTHESIS = importlib.util.find_spec("core.synthesis") is not None
+HAS_SYNTHESIS = importlib.util.find_spec("core.lowerface") is not None
 
 
 def create_project(window, qtbot, video, folder):

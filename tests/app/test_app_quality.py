@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.main_window import QUALITY
+from core.lowerface import VARIANTS, trained_network
 from app_fakes import error_boxes
 
 
@@ -45,25 +46,28 @@ def test_evaluate_from_the_app_writes_and_shows_the_figures(quality_window, qtbo
     project = window.session.project
     stored = json.loads(project.path("evaluation", "metrics.json").read_text())
     figures, n = stored["figures"], stored["frames"]
-    assert n > 10 and set(figures) >= {"neural", "draft", "baseline"}
+    network = trained_network(project)
+    assert n > 10 and set(figures) == {"sample", "draft", network, "baseline"}
 
     rows, columns, cells = table(page)
-    assert columns == ["Neural\nrenderer", "Draft", "Baseline\n(no lip sync)", "Paper\n(Wen et al.)"]
+    assert columns == ["Own mouth\n(sample-based)", "Draft", VARIANTS[network].label, "Baseline\n(no lip sync)",
+                       "Paper\n(Wen et al.)"]
     ssim_row = rows.index("SSIM, whole frame (higher is better)")
-    assert cells[ssim_row][0] == f"{figures['neural']['ssim_full']:.4f}"  # the figures just written
-    assert cells[ssim_row][2] == f"{figures['baseline']['ssim_full']:.4f}"
-    assert cells[ssim_row][3] == "0.9754-0.9858"  # the paper's beside them
+    assert cells[ssim_row][0] == f"{figures['sample']['ssim_full']:.4f}"  # the figures just written
+    assert cells[ssim_row][2] == f"{figures[network]['ssim_full']:.4f}"
+    assert cells[ssim_row][3] == f"{figures['baseline']['ssim_full']:.4f}"
+    assert cells[ssim_row][4] == "0.9754-0.9858"  # the paper's beside them
     mae_row = rows.index("Mean absolute error, of 255 (lower is better)")
-    assert cells[mae_row][3] == "5.86-7.95"
-    assert 0 < figures["neural"]["ssim_full"] <= 1
+    assert cells[mae_row][4] == "5.86-7.95"
+    assert 0 < figures[network]["ssim_full"] <= 1
 
-    # Mouth opening over the held-out tail: real, neural and draft, one value per held-out frame.
+    # Mouth opening over the held-out tail: real and every variant, one value per held-out frame.
     curves = {item.name(): item for item in page.plot.listDataItems()}
-    assert set(curves) == {"real", "neural", "draft"}
+    assert set(curves) == {"real", "sample", "draft", network}
     xs, real = curves["real"].getData()
     assert len(xs) == n and xs[0] == stored["segment"][0]
     assert np.nanmax(real) > np.nanmin(real)  # the real mouth opens and closes over the segment
-    assert np.isfinite(curves["neural"].getData()[1]).sum() > n // 2
+    assert np.isfinite(curves[network].getData()[1]).sum() > n // 2
 
     # The side-by-side video: real | generated, the whole held-out segment.
     assert page.viewer.frame_count == n

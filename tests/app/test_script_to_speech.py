@@ -84,7 +84,7 @@ def test_typed_script_is_spoken_edited_and_exported(trained_window, qtbot, tmp_p
     assert page.waveform.duration == pytest.approx(speech_s, abs=2 / DUB_AUDIO_RATE)
 
     # Preview and export as with any audio, with the draft renderer.
-    page.draft_check.setChecked(True)
+    page.renderer_choice.setCurrentIndex(page.renderer_choice.findData("draft"))
     fps = project.source_info["fps"]
     n_frames = output_frame_count(len(second), rate, fps)
     qtbot.waitUntil(lambda: page.preview is not None and page.preview_key[0] == takes[1], timeout=60000)

@@ -46,7 +46,7 @@ def test_dub_matches_the_audio_in_length_and_sync(trained_project, speech_wav, t
     assert info.fps == pytest.approx(source.fps)
     assert info.has_audio
     assert abs(info.frame_count / info.fps - seconds) <= 1 / info.fps
-    assert result.frames == info.frame_count and result.mode == "neural"
+    assert result.frames == info.frame_count and result.mode == "sample"  # the default lower face
     written = load_audio(out, 16000)
     assert abs(_envelope_lag(samples, written, 16000)) < 1 / info.fps
     with av.open(str(out)) as container:
@@ -107,7 +107,7 @@ def test_frames_without_a_face_pass_through_untouched(trained_project, tmp_path)
     through the same lossless encode, while the faces around them are dubbed."""
     from core.fitting.params import PARAMS_FILE
     from core.media import VideoWriter
-    from core.synthesis import make_synthesizer
+    from core.lowerface import make_synthesizer, trained_network
     from core.tracking import load_tracking
     from core.tracking.store import TRACKING_FILE
     from tests.conftest import copy_project
@@ -136,10 +136,10 @@ def test_frames_without_a_face_pass_through_untouched(trained_project, tmp_path)
             changed = (_in_box(dubbed, boxes[j]) != _in_box(plain, boxes[j])).any(-1).mean()
             assert changed > 0.1, (j, changed)
     # The neural synthesizer has its own gate: no patch for exactly the frames the fit has no face in.
-    neural = make_synthesizer(project)
+    neural = make_synthesizer(project, trained_network(project))
     indices = np.arange(12, 18)
     patches = list(neural.frames(indices, neural.renderer.fitted_expression(indices).numpy()))
-    assert neural.mode == "neural"
+    assert neural.mode == neural.neural.config.renderer == trained_network(project)
     assert [p is None for p in patches] == [int(i) in no_fit for i in indices]
 
 
@@ -163,7 +163,7 @@ def test_draft_mouth_follows_the_driving_expressions(trained_project, tmp_path):
     from core.dub import write_synthesized
     from core.metrics import correlation
     from core.render import FaceRenderer
-    from core.synthesis import make_synthesizer
+    from core.lowerface import make_synthesizer
     from core.tracking import load_tracking
 
     n = 60
@@ -173,7 +173,7 @@ def test_draft_mouth_follows_the_driving_expressions(trained_project, tmp_path):
     out = tmp_path / "draft.mp4"
     reader = VideoReader(trained_project.source_video)
     run_job(write_synthesized(trained_project, reader, indices, driving,
-                              make_synthesizer(trained_project, draft=True), out, None, 16000, {},
+                              make_synthesizer(trained_project, "draft"), out, None, 16000, {},
                               DubConfig(draft=True)))
     retracked = _retracked_opening(out, list(indices))
     opening = load_tracking(trained_project).mouth_opening()
@@ -215,32 +215,37 @@ def test_dub_cli_refuses_empty_text(trained_project, tmp_path):
     assert not (tmp_path / "x.mp4").exists()
 
 
-def test_right_after_prepare_and_audio_training_dub_uses_the_draft(project_copy, tmp_path):
+def test_right_after_prepare_and_audio_training_dub_uses_the_sample_based_lower_face(project_copy, tmp_path):
     from core.audio2exp import AudioTrainConfig, train_audio_job
 
     run_job(train_audio_job(project_copy, AudioTrainConfig(model="improved", epochs=2)))
     audio, _ = _speech(project_copy.source_video, tmp_path, 2.0)
-    out = tmp_path / "draft.mp4"
+    out = tmp_path / "sample.mp4"
     result = run_job(dub_job(project_copy, audio, out, DubConfig()))
     info = probe(out)
-    assert result.mode == "draft"
+    assert result.mode == "sample"
     assert abs(info.frame_count / info.fps - 2.0) <= 1 / info.fps
     with av.open(str(out)) as container:
-        assert container.metadata.get("synthetic_renderer") == "draft"
+        assert container.metadata.get("synthetic_renderer") == "sample"
 
 
 def test_a_renderer_trained_on_an_older_face_fit_is_not_used(trained_project, tmp_path):
-    from core.synthesis import has_trained_renderer
+    from core.errors import DubError
+    from core.lowerface import make_synthesizer, trained_network
+    from core.lowerface.network import has_trained_renderer
     from tests.conftest import copy_project
 
     project = copy_project(trained_project, tmp_path / "p")
     assert has_trained_renderer(project)
+    kind = trained_network(project)
     project.set_stage("fitting", "done", settings={"refit": True}, inputs=("tracking",))
-    assert not has_trained_renderer(project)
-    # A dub made now uses the draft, though the older renderer's checkpoints are still there.
+    assert not has_trained_renderer(project) and trained_network(project) is None
+    # Asked for by name, the network says it must be trained again; the checkpoints are still there.
+    with pytest.raises(DubError, match="no network is trained on this face capture"):
+        make_synthesizer(project, kind)
     audio, _ = _speech(project.source_video, tmp_path, 0.4)
     out = tmp_path / "after_refit.mp4"
-    result = run_job(dub_job(project, audio, out, DubConfig()))
+    result = run_job(dub_job(project, audio, out, DubConfig(renderer="draft")))
     assert result.mode == "draft" and result.frames == probe(out).frame_count == 10
     with av.open(str(out)) as container:
         assert container.metadata.get("synthetic_renderer") == "draft"
@@ -260,7 +265,8 @@ def test_a_project_trained_with_the_paper_renderer_before_issue_15_still_dubs(tr
 
     from core.renderer import train_renderer_job
     from core.renderer.checkpoint import load_checkpoint, save_checkpoint
-    from core.synthesis import has_trained_renderer
+    from core.lowerface import trained_network
+    from core.lowerface.network import has_trained_renderer
     from tests.conftest import copy_project, tiny_renderer_config
 
     project = copy_project(trained_project, tmp_path / "p")
@@ -282,10 +288,11 @@ def test_a_project_trained_with_the_paper_renderer_before_issue_15_still_dubs(tr
     assert NeuralRenderer.load(project).config.renderer == "paper"
     audio, _ = _speech(project.source_video, tmp_path, 1.2)
     out = tmp_path / "old_paper.mp4"
-    result = run_job(dub_job(project, audio, out, DubConfig()))
-    assert result.mode == "neural" and result.frames == probe(out).frame_count == 30
+    assert trained_network(project) == "paper"
+    result = run_job(dub_job(project, audio, out, DubConfig(renderer="paper")))
+    assert result.mode == "paper" and result.frames == probe(out).frame_count == 30
     with av.open(str(out)) as container:
-        assert container.metadata.get("synthetic_renderer") != "draft"
+        assert container.metadata.get("synthetic_renderer") == "paper"
 
 
 def test_cancelling_a_long_dub_stops_it_and_leaves_no_file(trained_project, speech_wav, tmp_path):

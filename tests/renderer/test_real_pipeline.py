@@ -64,7 +64,7 @@ def test_reference_renderer_dubs_a_frame_that_equals_the_source_outside_the_feat
     """The default renderer on the real prepared project (and with its references warped onto the
     target's face): trained briefly, then driven through the dub's synthesizer with another frame's
     expression; the pasted frame keeps every source pixel where the composited alpha is 0."""
-    from core.synthesis import NeuralSynthesizer, has_trained_renderer
+    from core.lowerface.network import NeuralSynthesizer, has_trained_renderer
     from core.tracking.crop import paste_back
     from gpu.device import select_device
 
