@@ -198,3 +198,17 @@ def test_an_audio_model_trained_before_phonemes_still_dubs(tmp_path, audio_proje
     assert model.meta.features.kind == "whisper" and model.meta.closures is None
     assert expressions.shape == (round(3 * model.fps), model.n_exp) and np.isfinite(expressions).all()
     assert model.mouth_opening(expressions).std() > 1e-3  # the mouth moves with the speech
+
+
+def test_batch_rows_choose_features_from_the_registry(tmp_path, audio_project):
+    from core.batch.rows import read_rows
+    from core.errors import DubError
+
+    good = tmp_path / "jobs.csv"
+    good.write_text(f"kind,project,features\ntrain-audio,{audio_project.root},phonemes\n")
+    assert read_rows(good)[0].spec.features == "phonemes"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"kind,project,features\ntrain-audio,{audio_project.root},visemes\n")
+    with pytest.raises(DubError, match="row 1|line 2") as info:
+        read_rows(bad)
+    assert "whisper+phonemes" in str(info.value)
