@@ -30,10 +30,12 @@ def prepare(project):
 def train_audio(project):
     """Job: train the audio-to-expression model on the video's own speech."""
     from core.audio2exp import AudioTrainConfig, train_audio_job
+    from core.audio2exp.features import AudioFeatureConfig
+    from core.audio2exp.speech import project_features
     from core.history import record_history
 
-    return record_history(project, "audio_model", train_audio_job(project, AudioTrainConfig()),
-                          continues=False)
+    config = AudioTrainConfig(features=AudioFeatureConfig(kind=project_features(project)))
+    return record_history(project, "audio_model", train_audio_job(project, config), continues=False)
 
 
 def train_renderer(project, minutes: float | None = None, steps: int | None = None,

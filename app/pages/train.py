@@ -118,6 +118,7 @@ class TrainPage(QWidget):
         self.renderer_kind.currentIndexChanged.connect(
             lambda _: session.settings.update_preferences(renderer_kind=self.renderer_kind.currentData()))
 
+        self.features_choice = self._features_choice()
         self.panels = {AUDIO: self._panel(AUDIO), RENDERER: self._panel(RENDERER, self.budget)}
         self.preview = ImageView("Held-out frames appear here during renderer training: the 3D "
                                  "render, the generated face and the real frame.")
@@ -189,6 +190,7 @@ class TrainPage(QWidget):
                                "Whisper tiny.en")
             encoder.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             encoder.clicked.connect(self.choose_encoder)
+            row.addWidget(self.features_choice)
             row.addWidget(encoder)
         row.addStretch(1)
         layout = QVBoxLayout(box)
@@ -231,6 +233,14 @@ class TrainPage(QWidget):
     def refresh(self) -> None:
         project = self.session.project
         runner = self.session.runner
+        if project is not None:
+            from core.audio2exp.speech import project_features
+
+            index = self.features_choice.findData(project_features(project))
+            if index >= 0 and index != self.features_choice.currentIndex():
+                self.features_choice.blockSignals(True)
+                self.features_choice.setCurrentIndex(index)
+                self.features_choice.blockSignals(False)
         for name, panel in self.panels.items():
             running = runner.is_running(name)
             panel.status.setText(self._status_text(project, name))
@@ -265,6 +275,27 @@ class TrainPage(QWidget):
         if status in ("cancelled", "running") or (name == RENDERER and status == "done"):
             return "Continue training"
         return "Train again" if status == "done" else "Start"
+
+    def _features_choice(self) -> QComboBox:
+        """The audio model's speech features: the variants of core.audio2exp.registry."""
+        from core.audio2exp import registry
+
+        combo = QComboBox()
+        combo.setObjectName("speechFeaturesChoice")
+        combo.setToolTip("Speech features the audio model learns from (a variant that cannot load here "
+                         "falls back, and the training says so)")
+        for name, label in registry.labels().items():
+            combo.addItem(label + (" (default)" if name == registry.DEFAULT else ""), name)
+        combo.currentIndexChanged.connect(lambda _: self.choose_features(combo.currentData()))
+        return combo
+
+    def choose_features(self, kind: str) -> None:
+        """Keep the speech-feature variant for this project's next audio training."""
+        from core.audio2exp.speech import project_features, set_project_features
+
+        project = self.session.project
+        if project is not None and kind and kind != project_features(project):
+            set_project_features(project, kind)
 
     def choose_encoder(self, folder: str | None = None) -> None:
         """Pick a CTranslate2 Whisper folder for this project (checked before it is kept); an empty

@@ -43,11 +43,32 @@ def set_project_encoder_folder(project, folder: str | Path | None) -> None:
     project.save()
 
 
+FEATURES_SETTING = "speech_features"
+
+
+def project_features(project) -> str:
+    """The speech-feature variant chosen for this project (registry.py; default: registry.DEFAULT)."""
+    from core.audio2exp.registry import DEFAULT, names
+
+    kind = str(project.manifest.get("settings", {}).get(FEATURES_SETTING, "") or "")
+    return kind if kind in names() else DEFAULT
+
+
+def set_project_features(project, kind: str | None) -> None:
+    """Choose the speech-feature variant for this project's next audio training (None = the default)."""
+    from core.audio2exp.registry import variant
+
+    if kind:
+        variant(kind)  # ValueError naming the choices
+    project.manifest.setdefault("settings", {})[FEATURES_SETTING] = kind or ""
+    project.save()
+
+
 def features_note(project, kind: str | None = None) -> str:
     """One line: which speech features this project's audio model will use, and why."""
     from core.audio2exp.registry import DEFAULT
 
-    return resolve_features(AudioFeatureConfig(kind=kind or DEFAULT,
+    return resolve_features(AudioFeatureConfig(kind=kind or project_features(project) or DEFAULT,
                                                encoder_folder=project_encoder_folder(project)))[1]
 
 
