@@ -22,8 +22,28 @@ def test_lip_closure_counts_closed_lips_during_speech(tmp_path):
     assert same["frames"] >= 10 and same["share"] == 1.0
     always_open = lip_closure(real, np.full_like(real, np.nanpercentile(real, 90)), gate, fps)
     assert always_open["share"] == 0.0 and always_open["frames"] == same["frames"]
-    # One frame late still counts within one frame, not strictly.
+    # One frame late: every closure counts within one frame, but strictly only where the lips
+    # were already closed the frame before.
     late = lip_closure(real, np.roll(real, 1), gate, fps)
-    assert late["share_within_1_frame"] >= late["share"]
+    assert late["share_within_1_frame"] == 1.0 and late["frames"] == same["frames"]
+    assert 0.0 < late["share"] < 1.0
     # Without speech there is nothing to count.
     assert lip_closure(real, real, np.zeros_like(gate), fps)["frames"] == 0
+
+
+def test_lip_closure_counts_on_time_and_within_one_frame_apart():
+    """Ten closures during speech: four predicted on time, three one frame late or early, three two
+    frames off or never: 4/10 strictly, 7/10 within one frame."""
+    rng = np.random.default_rng(0)
+    real = rng.uniform(0.5, 1.0, 100)
+    shut = np.arange(5, 100, 10)  # 10 single closed frames
+    real[shut] = 0.0
+    predicted = np.ones(100)
+    predicted[shut[:4]] = 0.0  # on time
+    predicted[shut[4:6] + 1] = 0.0  # a frame late
+    predicted[shut[6] - 1] = 0.0  # a frame early
+    predicted[shut[7] + 2] = 0.0  # two frames late
+    predicted[shut[8] - 2] = 0.0  # two frames early; shut[9] never closes
+    figures = lip_closure(real, predicted, np.ones(100), 25.0)
+    assert figures["frames"] == 10
+    assert figures["share"] == 0.4 and figures["share_within_1_frame"] == 0.7
