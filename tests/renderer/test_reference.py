@@ -62,14 +62,28 @@ def test_references_never_come_from_the_held_out_tail_nor_near_the_frame_learnt(
     assert opening[refs[:, 0]].min() >= np.quantile(opening[data.train_indices], 0.7)
     assert opening[refs[:, 1]].max() <= np.quantile(opening[data.train_indices], 0.3)
 
-    # The batch carries the renders, the blanked frame, its mask and the references.
-    batch = data.batch(targets[:3], rng)
+    # The batch carries the renders, the blanked frame, its mask and the references: the target's
+    # own window with the lower face blanked, then the windows of the references drawn for it (the
+    # same draw as the picker's with the same seed), none of them the target or within the gap.
+    picked = targets[:3]
+    batch = data.batch(picked, np.random.default_rng(7))
+    chosen = picker.sample(picked, np.random.default_rng(7))
+    assert np.all(np.abs(chosen - picked[:, None]) >= gap) and np.all(chosen < boundary)
     s = window.size
     assert batch.cond.shape == (3, reference_config.in_channels, s, s)
     frame, mask = batch.cond[:, 21:24], batch.cond[:, 24:25]
-    assert torch.equal(mask, batch.mask)
+    assert torch.equal(mask, batch.mask) and 0 < float(mask.mean()) < 0.9
+
+    def windows(frames):
+        crops = torch.from_numpy(np.asarray(data.crops[np.asarray(frames).reshape(-1)]))
+        return window.cut(crops.permute(0, 3, 1, 2).float() / 255.0)
+
     assert float((frame * mask).abs().max()) == 0.0  # the lower face is blanked
-    assert float(frame.mean()) > 0.1  # and the real pixels around it are there
+    torch.testing.assert_close(frame, windows(picked) * (1 - mask))  # the real pixels around it are there
+    refs = batch.cond[:, 25:].reshape(3, reference_config.n_refs, 3, s, s)
+    torch.testing.assert_close(refs, windows(chosen).reshape(3, reference_config.n_refs, 3, s, s))
+    own = windows(picked)[:, None]
+    assert float((refs - own).abs().mean(dim=(2, 3, 4)).min()) > 0.01  # no reference is the target itself
 
 
 def test_a_short_clip_draws_references_far_enough_from_any_opening():
