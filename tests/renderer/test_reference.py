@@ -15,7 +15,7 @@ from core.renderer import NeuralRenderer, RendererTrainConfig, train_renderer_jo
 from core.renderer.checkpoint import load_checkpoint, save_checkpoint
 from core.renderer.data import TrainingData, build_cache_job
 from core.renderer.references import ReferencePicker
-from core.tracking import load_tracking
+from core.tracking import load_crops, load_tracking
 from tests.renderer.conftest import fake_renderer
 from tests.renderer.test_training import _drive
 
@@ -108,11 +108,20 @@ def test_reference_training_lowers_the_held_out_error_and_generates(tracked_copy
     assert renderer.uses_frame and renderer.config.renderer == "reference"
     s = renderer.window.size
     assert s == 64 and renderer.references.shape == (1, 6, s, s)
-    c = renderer.window.crop_size
-    crops = np.zeros((2, c, c, 3), np.uint8)
-    mask = torch.zeros(2, 1, c, c)
+    # At inference the real frames come in with the expanded mask of the expression being rendered:
+    # inside the mask the window is blank, outside it is the real crop, then the mask and references.
+    frames = np.array([30, 60])
+    crops = np.asarray(load_crops(tracked_copy)[frames])
+    mask = fake_renderer(tracked_copy).render(frames).expanded_mask
     frame = renderer.frame_input(crops, mask)
     assert frame.shape == (2, 4 + 6, s, s)
+    cut = renderer.window.cut
+    inside = (cut(mask) > 0.5).float()
+    assert 0.1 < float(inside.mean()) < 0.9
+    assert torch.equal(frame[:, 3:4], inside)
+    assert float((frame[:, :3] * inside).abs().max()) == 0.0  # the lower face is blank
+    real = cut(torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255.0)
+    torch.testing.assert_close(frame[:, :3], real * (1 - inside))  # the rest is the real frame
     assert torch.equal(frame[:, 4:], renderer.references.expand(2, -1, -1, -1))
     out = renderer.generate(torch.rand(2, 7, 3, s, s), frame)
     assert out.shape == (2, 3, s, s)
