@@ -45,7 +45,8 @@ def test_evaluate_measures_voice_transfer_and_lip_closure(trained_project, tmp_p
 
     project = copy_project(trained_project, tmp_path / "p")
     voices = (media("video/videoretalking__face_3.mp4"), media("video/lipnet__GRID_bbaf2n.mpg"))
-    result = run_job(evaluate_job(project, EvaluateConfig(max_frames=12, draft_too=False, voices=voices)))
+    # The whole held-out tail (24 frames of the 5 s clip): enough for a few lip closures.
+    result = run_job(evaluate_job(project, EvaluateConfig(max_frames=1500, draft_too=False, voices=voices)))
     saved = json.loads((result.folder / "metrics.json").read_text())
     transfer = saved["voice_transfer"]
     assert set(transfer["clips"]) == {"videoretalking__face_3", "lipnet__GRID_bbaf2n"}
@@ -58,12 +59,32 @@ def test_evaluate_measures_voice_transfer_and_lip_closure(trained_project, tmp_p
     assert {k: round(c["corr"], 3) for k, c in again["clips"].items()} == {
         k: round(c["corr"], 3) for k, c in transfer["clips"].items()}
     assert math.isclose(transfer["mean"], sum(c["corr"] for c in transfer["clips"].values()) / 2)
+    # Lip closure is lip_closure() of the tail's tracked lips, the probe on the expressions predicted
+    # from the tail's own audio and that audio's speech gate.
+    from core.audio2exp import load_audio_model, predict_expressions
+    from core.audio2exp.features import SAMPLE_RATE, frame_features
+    from core.holdout import holdout_start
+    from core.lipsync_metrics import lip_closure
+    from core.media import load_audio
+    from core.tracking import load_tracking
+
+    tracking = load_tracking(project)
+    start, end = saved["segment"]
+    assert start == holdout_start(min(tracking.n_frames, probe(project.source_video).frame_count))
+    assert end - start == saved["frames"] >= 20
+    fps = tracking.fps
+    speech = load_audio(project.source_video, SAMPLE_RATE)[
+        int(round(start / fps * SAMPLE_RATE)):int(round(end / fps * SAMPLE_RATE))]
+    predicted = load_audio_model(project).mouth_opening(predict_expressions(project, speech, n_frames=end - start))
+    expected = lip_closure(tracking.mouth_opening()[start:end], predicted,
+                           frame_features(speech, fps, end - start).gate, fps)
     closure = saved["lip_closure"]
-    assert closure["frames"] <= 12 and ("share" in closure)
+    assert closure["frames"] == expected["frames"] >= 3  # 5 when written
+    assert closure["threshold"] == pytest.approx(expected["threshold"])
+    for key in ("share", "share_within_1_frame"):  # a borderline frame may tip over, no more
+        assert abs(closure[key] - expected[key]) <= 1 / expected["frames"] + 1e-9, key
     assert "voice transfer: mean r" in (result.folder / "report.txt").read_text()
     # A file that is not a talking video is refused with a message, not a traceback.
-    import pytest
-
     from core.errors import DubError
 
     with pytest.raises(DubError, match="voice transfer|face"):
