@@ -43,13 +43,18 @@ def test_missing_video_is_said_at_once_and_located(window, qtbot, stranded, monk
     assert Project.open(root).source_video == far.resolve()  # saved in the project
 
 
-def test_the_wrong_video_is_refused(window, qtbot, stranded, vfr_video, monkeypatch):
+def test_the_wrong_video_is_refused(window, qtbot, stranded, monkeypatch):
+    """An edited copy of the same size (one byte changed) is refused: the contents are compared."""
     root, far = stranded
+    edited = far.parent / "edited.mp4"
+    data = bytearray(far.read_bytes())
+    data[-1] ^= 0xFF
+    edited.write_bytes(bytes(data))
     window.start_page.open_project(root)
-    monkeypatch.setattr(app.main_window, "ask_video_path", lambda parent, old: vfr_video)
+    monkeypatch.setattr(app.main_window, "ask_video_path", lambda parent, old: edited)
     window.actions_by_id["locate_video"].trigger()
     boxes = error_boxes(window)
-    assert boxes and "not the video this project was made from" in boxes[0].text()
+    assert boxes and "not the video this project was made from (its contents differ)" in boxes[0].text()
     assert window.missing_video_bar.isVisible()
     assert window.session.project.source_missing
 

@@ -72,3 +72,20 @@ def test_another_video_is_refused(moved, vfr_video, tmp_path):
                          cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "not the video" in out.stderr and "Traceback" not in out.stderr
     assert Project.open(project.root).manifest["source"]["path"] == str(video)  # unchanged
+
+
+def test_a_same_size_copy_with_other_bytes_is_refused(moved, short_video):
+    """An edited copy of the same size is not the video either: the contents are compared, not just
+    the size (its last byte changed; the fingerprint hashes the first and last MiB)."""
+    tmp, video, project = moved
+    video.unlink()
+    altered = project.root.parent / "clip.mp4"  # where the video would be found by itself
+    data = bytearray(short_video.read_bytes())
+    data[-1] ^= 0xFF
+    altered.write_bytes(bytes(data))
+    assert altered.stat().st_size == short_video.stat().st_size
+    reopened = Project.open(project.root)
+    assert reopened.source_missing
+    with pytest.raises(ProjectError, match="not the video this project was made from .its contents differ"):
+        reopened.relink_source(altered)
+    assert Project.open(project.root).manifest["source"]["path"] == str(video)  # unchanged
