@@ -60,17 +60,30 @@ def test_a_dub_error_becomes_a_failed_signal(qtbot):
 
 
 def test_pause_holds_the_job_and_resume_continues(qtbot):
+    """Steps are counted where the job takes them and where the GUI receives them: none between the
+    paused signal and the resume, and after it the count goes on from where it stood."""
     runner = JobRunner()
     closed, stepped = threading.Event(), threading.Event()
-    runner.start("endless", lambda: endless_job(closed, stepped))
-    qtbot.waitUntil(stepped.is_set, timeout=5000)
+    taken, received = [], []
+
+    def counted():
+        for record in endless_job(closed, stepped):
+            taken.append(record.step)
+            yield record
+
+    runner.progress.connect(lambda name, p: received.append(p.step))
+    runner.start("endless", counted)
+    qtbot.waitUntil(lambda: len(received) >= 3, timeout=5000)
     with qtbot.waitSignal(runner.paused, check_params_cb=lambda n, p: n == "endless" and p, timeout=5000):
         runner.pause("endless")
-    stepped.clear()
-    assert not stepped.wait(0.3)  # paused: no step taken
+    at_pause = len(taken)
+    qtbot.waitUntil(lambda: len(received) == at_pause, timeout=5000)  # what was sent before arrives
+    qtbot.wait(300)  # an unpaused job takes a step every 10 ms
+    assert len(taken) == at_pause and len(received) == at_pause  # paused: no step taken, none arrived
     with qtbot.waitSignal(runner.paused, check_params_cb=lambda n, p: not p, timeout=5000):
         runner.resume("endless")
-    qtbot.waitUntil(stepped.is_set, timeout=5000)
+    qtbot.waitUntil(lambda: len(received) >= at_pause + 3, timeout=5000)
+    assert received[:at_pause + 3] == list(range(1, at_pause + 4))  # it goes on, no step lost
     with qtbot.waitSignal(runner.stopped, timeout=10000):
         runner.cancel("endless")
     assert closed.is_set()
