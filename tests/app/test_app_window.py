@@ -83,10 +83,14 @@ def test_training_shows_the_loss_curve_and_previews(project_window, qtbot, monke
 
 
 def test_the_renderer_choice_reaches_the_training_job(project_window, qtbot, monkeypatch):
-    """The Train page offers both renderers; the chosen one is what the job trains, and is kept."""
+    """The Train page offers both renderers; the chosen one is what the job trains, and is kept.
+    The training job itself is stubbed, so app.jobs.train_renderer turns the choice into its config."""
+    import core.renderer
+
     chosen = []
     fake = FakeTraining(steps=2)
-    monkeypatch.setattr(app.jobs, "train_renderer", lambda project, **kw: chosen.append(kw) or fake(project))
+    monkeypatch.setattr(core.renderer, "train_renderer_job",
+                        lambda project, config, *a, **kw: chosen.append(config) or fake(project))
     train = project_window.train_page
     assert [train.renderer_kind.itemData(i) for i in range(train.renderer_kind.count())] == ["reference", "paper"]
     assert train.renderer_kind.currentData() == "reference"  # the default
@@ -94,7 +98,8 @@ def test_the_renderer_choice_reaches_the_training_job(project_window, qtbot, mon
     qtbot.mouseClick(train.panels["train_renderer"].start, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(project_window.session.runner.stopped, timeout=30000):
         pass
-    assert chosen and chosen[0]["renderer"] == "paper"
+    assert len(chosen) == 1 and chosen[0].renderer == "paper"
+    assert chosen[0].in_channels == 21  # the paper's inputs: the renders alone
     assert project_window.session.settings.preferences().renderer_kind == "paper"
 
 
