@@ -1,4 +1,5 @@
-"""Audio to expression (paper 3.2, without AT-net): MFCC features at the video's frame times,
+"""Audio to expression (paper 3.2, without AT-net): speech features (registry.py: MFCC, Whisper,
+phoneme evidence) at the video's frame times,
 the paper's linear network and an improved non-linear one, trained on the target's own speech.
 
     train_audio_job(project, AudioTrainConfig()) -> Job[AudioTrainResult]

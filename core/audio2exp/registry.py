@@ -30,7 +30,9 @@ class FeatureVariant:
     DubError when the variant cannot be used here; rows(samples, fps, n_frames, config, cache_dir)
     -> FrameFeatures; row_size(config) -> values per frame; speaker_channels(config) -> leading
     channels dropped at random while training; fallback: the variant used when resolve fails;
-    phonemes: whether the rows carry the recogniser's bilabial events (closure forcing)."""
+    phonemes: whether the rows carry the recogniser's bilabial events (closure forcing);
+    candidates: for a choice among variants ("auto"), the variants training tries; such an entry
+    never makes rows itself (a model records the variant it kept)."""
 
     name: str
     label: str
@@ -40,10 +42,11 @@ class FeatureVariant:
     speaker_channels: Callable = lambda config: 0
     fallback: str = ""
     phonemes: bool = False
+    candidates: tuple[str, ...] = ()  # a choice among variants: training tries each, keeps the best
 
 
 _VARIANTS: dict[str, FeatureVariant] = {}
-DEFAULT = "whisper+phonemes"
+DEFAULT = "auto"
 
 
 def register(variant: FeatureVariant) -> FeatureVariant:

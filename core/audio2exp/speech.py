@@ -66,10 +66,12 @@ def set_project_features(project, kind: str | None) -> None:
 
 def features_note(project, kind: str | None = None) -> str:
     """One line: which speech features this project's audio model will use, and why."""
-    from core.audio2exp.registry import DEFAULT
+    from core.audio2exp.registry import variant
 
-    return resolve_features(AudioFeatureConfig(kind=kind or project_features(project) or DEFAULT,
-                                               encoder_folder=project_encoder_folder(project)))[1]
+    chosen = variant(kind or project_features(project))
+    notes = [resolve_features(AudioFeatureConfig(kind=k, encoder_folder=project_encoder_folder(project)))[1]
+             for k in (chosen.candidates or (chosen.name,))]
+    return notes[0] if len(notes) == 1 else f"{chosen.label[0].upper()}{chosen.label[1:]}: " + " / ".join(notes)
 
 
 def resolve_features(config: AudioFeatureConfig) -> tuple[AudioFeatureConfig, str]:

@@ -431,49 +431,70 @@ def train_audio_job(project, config: AudioTrainConfig = AudioTrainConfig()) -> J
     """
     from core.audio2exp.speech import project_encoder_folder, resolve_features
 
-    yield Progress(0.0, "Loading the speech encoder")
+    yield Progress(0.0, "Loading the speech features")
     features = config.features
-    if features.kind == "whisper" and not features.encoder_folder:
+    if not features.encoder_folder:  # the project's Whisper folder (variants without Whisper drop it)
         features = replace(features, encoder_folder=project_encoder_folder(project))
-    resolved, note = resolve_features(features)
-    config = replace(config, features=resolved)
-    settings = _settings(config)
+    # "auto" features: each candidate variant trained, the lowest held-out mouth error kept.
+    kinds = variant(features.kind).candidates or (features.kind,)
+    candidates: dict[str, tuple[AudioFeatureConfig, str]] = {}
+    for kind in kinds:
+        resolved, note = resolve_features(replace(features, kind=kind))
+        candidates.setdefault(resolved.kind, (resolved, note))  # two fallbacks to one variant: once
+    if len(candidates) == 1:
+        config = replace(config, features=next(iter(candidates.values()))[0])
+        settings = _settings(config)
+    else:
+        settings = _settings(config)
+        settings["features_resolved"] = {k: asdict(c) for k, (c, _) in candidates.items()}
     key, _ = project.stage_key(settings, ("fitting",))
     record = project.stage(STAGE)
     if (project.is_current(STAGE) and record.key == key and project.path(MODEL_FILE).exists()
             and project.path(META_FILE).exists()):
         return _result_from_record(record, skipped=True)
 
-    yield Progress(0.0, "Computing audio features", message=note)
-    data = load_training_data(project, config.features, config.holdout)
-    norm = fit_normaliser(data)
     project.set_stage(STAGE, "running", settings=settings, inputs=("fitting",))
     models = MODELS if config.model == "auto" else (config.model,)
-    trained: dict[str, tuple[Audio2Expression, ModelScore]] = {}
+    runs = [(kind, model) for kind in candidates for model in models]
+    trained: dict[tuple[str, str], tuple[Audio2Expression, ModelScore]] = {}  # (features, model)
+    notes: dict[str, str] = {}
+    sizes = (0, 0)
     try:
-        for i, model in enumerate(models):
-            span = (0.02 + 0.96 * i / len(models), 0.02 + 0.96 * (i + 1) / len(models))
-            job = train_network_job(data, norm, model, config, span)
-            # These networks are tiny: one CPU thread per step beats several, by far on a busy machine.
-            trained[model] = yield from (on_threads(job, 1) if config.device == "cpu" else job)
+        for kind, (resolved, note) in candidates.items():
+            yield Progress(None, "Computing audio features", message=note)
+            data = load_training_data(project, resolved, config.holdout)
+            norm = fit_normaliser(data)
+            sizes = (len(data.train), len(data.val))
+            for model in models:
+                i = runs.index((kind, model))
+                span = (0.02 + 0.96 * i / len(runs), 0.02 + 0.96 * (i + 1) / len(runs))
+                job = train_network_job(data, norm, model, replace(config, features=resolved), span)
+                # These networks are tiny: one CPU thread per step beats several, by far on a busy machine.
+                trained[(kind, model)] = yield from (on_threads(job, 1) if config.device == "cpu" else job)
+                notes[kind] = note
     except (GeneratorExit, JobCancelled):
         project.set_stage(STAGE, "cancelled", message="cancelled by the user")
         raise
     except Exception as exc:
         project.set_stage(STAGE, "failed", message=str(exc))
         raise
-    chosen = min(trained, key=lambda m: trained[m][1].mouth_nmse)
-    model, _ = trained[chosen]
-    scores = {m: s for m, (_, s) in trained.items()}
-    metrics = {"chosen": chosen, "frames_train": int(len(data.train)), "frames_val": int(len(data.val)),
-               "features": resolved.kind, "features_note": note,
+    kind, chosen = min(trained, key=lambda km: trained[km][1].mouth_nmse)
+    model, _ = trained[(kind, chosen)]
+    scores = {m: s for (k, m), (_, s) in trained.items() if k == kind}
+    note = notes[kind]
+    metrics = {"chosen": chosen, "frames_train": int(sizes[0]), "frames_val": int(sizes[1]),
+               "features": kind, "features_note": note,
                "scores": {m: asdict(s) for m, s in scores.items()}}
+    if len(candidates) > 1:
+        others = {k: {m: asdict(s) for (k2, m), (_, s) in trained.items() if k2 == k} for k in candidates if k != kind}
+        note += f" Auto: kept {kind} (lower held-out mouth error than {', '.join(others)})."
+        metrics.update(features_note=note, features_tried=others)
     model.meta = replace(model.meta, metrics=metrics)
     model.save(project)
     project.set_stage(STAGE, "done", settings=settings, inputs=("fitting",), metrics=metrics)
     yield Progress(1.0, "Audio model trained", message=f"kept {chosen}")
-    return AudioTrainResult(chosen=chosen, scores=scores, frames_train=len(data.train),
-                            frames_val=len(data.val), features_note=note)
+    return AudioTrainResult(chosen=chosen, scores=scores, frames_train=sizes[0], frames_val=sizes[1],
+                            features_note=note)
 
 
 def _result_from_record(record, skipped: bool) -> AudioTrainResult:

@@ -5,6 +5,8 @@
     phonemes          hama phoneme posteriors as viseme classes (phoneme_rows.py), else whisper
     whisper+phonemes  both side by side, the Whisper channels first; without the recogniser it is
                       whisper, without the encoder phonemes
+    auto              training tries phonemes and whisper+phonemes and keeps the lower held-out
+                      mouth error (the model records which)
 """
 
 from __future__ import annotations
@@ -59,3 +61,14 @@ register(FeatureVariant(
     name="whisper+phonemes", label="Whisper + phoneme features", resolve=_both_resolve, rows=_both_rows,
     row_size=lambda c: c.encoder_dim + c.prior_dim + c.phoneme_dim + 1, speaker_channels=lambda c: c.encoder_dim,
     fallback="whisper", phonemes=True))
+
+
+
+def _not_a_variant(*_args, **_kwargs):
+    raise ValueError("'auto' is a choice made while training: the model records the variant it kept")
+
+
+register(FeatureVariant(
+    name="auto", label="the better of phoneme and Whisper + phoneme features on this clip",
+    resolve=_not_a_variant, rows=_not_a_variant, row_size=_not_a_variant,
+    candidates=("phonemes", "whisper+phonemes")))
