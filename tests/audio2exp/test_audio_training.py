@@ -9,13 +9,18 @@ import pytest
 
 from core.audio2exp import (META_FILE, MODEL_FILE, Audio2Expression, AudioTrainConfig, predict_expressions,
                             train_audio_job)
-from core.audio2exp.features import SAMPLE_RATE
+from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig
 from core.errors import JobCancelled, ProjectError
 from core.jobs import CancelToken, run_job
 from core.media import load_audio
 from core.project import Project
 from core.tracking import load_tracking
 from tests.conftest import media
+
+
+# Both networks on the Whisper features (what these figures were written for; the phoneme
+# features and the "auto" feature choice have their own tests in test_phonemes.py).
+WHISPER = AudioTrainConfig(model="auto", features=AudioFeatureConfig(kind="whisper"))
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +32,7 @@ def trained(tmp_path_factory, audio_project):
     shutil.copytree(audio_project.root, root)
     project = Project.open(root)
     records = []
-    result = run_job(train_audio_job(project, AudioTrainConfig(model="auto")), records.append)
+    result = run_job(train_audio_job(project, WHISPER), records.append)
     return project, result, records
 
 
@@ -57,7 +62,7 @@ def test_training_loss_falls_and_heldout_mouth_follows_speech(trained):
     assert set(project.stage("audio_model").inputs) == {"fitting"}
     assert "Kept:" in result.describe()
     # A second run with the same settings is skipped.
-    again = run_job(train_audio_job(project, AudioTrainConfig(model="auto")))
+    again = run_job(train_audio_job(project, WHISPER))
     assert again.skipped and again.chosen == result.chosen
 
 
@@ -111,7 +116,7 @@ def test_cancel_keeps_the_previous_model(trained, tmp_path):
             token.cancel()
 
     with pytest.raises(JobCancelled):
-        run_job(train_audio_job(copy, AudioTrainConfig(model="improved", epochs=3)),
+        run_job(train_audio_job(copy, AudioTrainConfig(model="improved", epochs=3, features=WHISPER.features)),
                 cancel_after_training_starts, token)
     assert copy.path(MODEL_FILE).read_bytes() == before
     assert Project.open(copy_root).stage("audio_model").status == "cancelled"

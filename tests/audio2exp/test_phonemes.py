@@ -132,7 +132,7 @@ def resolve_features_ok() -> AudioFeatureConfig:
 
 
 def test_registry_lists_the_variants_and_refuses_unknown_ones(capsys):
-    assert registry.names()[:4] == ("mfcc", "whisper", "phonemes", "whisper+phonemes")
+    assert registry.names() == ("mfcc", "whisper", "phonemes", "whisper+phonemes", "auto")
     assert registry.DEFAULT in registry.names() and AudioTrainConfig().features.kind == registry.DEFAULT
     with pytest.raises(ValueError, match="choose one of"):
         registry.variant("visemes")
@@ -149,15 +149,26 @@ def phoneme_model(tmp_path_factory, audio_project):
     root = tmp_path_factory.mktemp("phonemes") / "project"
     shutil.copytree(audio_project.root, root)
     project = Project.open(root)
-    result = run_job(train_audio_job(project, AudioTrainConfig(
-        features=AudioFeatureConfig(kind="phonemes"), epochs=4)))
+    # The default "auto" choice: both phoneme variants trained, the lower held-out mouth error kept.
+    result = run_job(train_audio_job(project, AudioTrainConfig(features=AudioFeatureConfig(kind="auto"), epochs=4)))
     return project, result
+
+
+def test_auto_features_keep_the_variant_with_the_lower_held_out_error(phoneme_model):
+    project, result = phoneme_model
+    meta = json.loads(project.path(META_FILE).read_text())
+    kept = meta["features"]["kind"]
+    assert kept in registry.variant("auto").candidates and meta["metrics"]["features"] == kept
+    (other, scores), = meta["metrics"]["features_tried"].items()
+    assert other != kept and other in registry.variant("auto").candidates
+    assert result.scores[result.chosen].mouth_nmse <= min(s["mouth_nmse"] for s in scores.values())
+    assert f"kept {kept}" in result.features_note and "\n" not in result.features_note
 
 
 def test_a_recorded_bilabial_closes_the_predicted_lips(phoneme_model, jfk):
     project, result = phoneme_model
     meta = json.loads(project.path(META_FILE).read_text())
-    assert meta["features"]["kind"] == "phonemes" and meta["closures"] is not None
+    assert registry.variant(meta["features"]["kind"]).phonemes and meta["closures"] is not None
     score = result.scores[result.chosen]
     assert -0.2 <= score.closure_offset_s <= 0.0
     model = load_audio_model(project)
