@@ -26,7 +26,7 @@ class SelectConfig:
     than this pay ``short_run`` more to switch; beam: states kept per step."""
 
     candidates: int = 12
-    pose_weight: float = 0.01
+    pose_weight: float = 0.05
     blur_weight: float = 2.0
     switch: float = 6.0
     hold: float = 1.5

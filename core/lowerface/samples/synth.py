@@ -42,6 +42,7 @@ class SampleConfig:
     fade: int = 4
     align: bool = True
     exclude_from: int | None = None
+    motion_alpha: bool = True
 
 
 class PosedMesh:
@@ -73,7 +74,7 @@ class SampleSynthesizer:
         self.has_face = self.faces.has_face
         model = self.faces.model
         self.lip_shape = LipShape(model, self.index.pixels_per_unit)
-        self.warper = SampleWarper(model, self.faces.size)
+        self.warper = SampleWarper(model, self.faces.size, config.motion_alpha)
         self.mesh = PosedMesh(model, self.params, self.faces.size)
         self.frame_size = self.tracking.frame_size
         allowed = np.ones(len(self.index.frames), bool)
@@ -119,7 +120,8 @@ class SampleSynthesizer:
         rasters = {}
         for k, target in enumerate(idx):
             if self.has_face[int(target)]:
-                rasters[k] = self.warper.rasterize(self.mesh.posed(int(target), expressions[c0 + k]))
+                raster, lower_mask = self.warper.rasterize(self.mesh.posed(int(target), expressions[c0 + k]))
+                rasters[k] = (raster, lower_mask, self.warper.motion_weight(raster))
         t = self._tick("raster", t)
         lower = np.stack([rasters[k][1] if k in rasters else np.zeros((self.faces.size,) * 2, np.float32)
                           for k in range(len(idx))])
@@ -130,7 +132,7 @@ class SampleSynthesizer:
             if k not in rasters:
                 yield None
                 continue
-            yield self._patch(j, target, rasters[k][0], expanded[k], feathers[k], sources)
+            yield self._patch(j, target, rasters[k][0], expanded[k], feathers[k] * rasters[k][2], sources)
 
     def _patch(self, j: int, target: int, raster, expanded, feather, sources) -> FramePatch | None:
         t = time.perf_counter()
@@ -182,24 +184,28 @@ class SampleSynthesizer:
         return None
 
     def _dissolve(self, old: np.ndarray, new: np.ndarray, weight: float) -> np.ndarray:
-        """Blend the outgoing into the incoming mouth; with ``align``, both are first moved part of
-        the way toward each other along the optical flow between them (a morph), so edges and
-        teeth meet instead of showing twice."""
-        if not self.config.align or min(old.shape[:2]) < 16:
-            return old * (1 - weight) + new * weight
-        if self._flow is None:
-            self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-        grey_old = cv2.cvtColor(np.clip(old, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
-        grey_new = cv2.cvtColor(np.clip(new, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
-        flow = self._flow.calc(grey_new, grey_old, None)  # new pixel + flow -> the matching old pixel
-        h, w = grey_old.shape
-        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        # at weight w the picture sits (1 - w) of the way from the new toward the old positions
-        new_moved = cv2.remap(new, gx - (1 - weight) * flow[..., 0], gy - (1 - weight) * flow[..., 1],
-                              cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        old_moved = cv2.remap(old, gx + weight * flow[..., 0], gy + weight * flow[..., 1],
-                              cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return old_moved * (1 - weight) + new_moved * weight
+        """Dissolve the outgoing into the incoming mouth without blurring either: with ``align``
+        both are first moved part of the way toward each other along the optical flow between them
+        (a morph, so lips and teeth meet instead of showing twice); then the coarse picture (shape,
+        shading) blends by ``weight`` while the fine detail comes whole from the source that weighs
+        more, since averaging two textures that never align exactly would soften them."""
+        if self.config.align and min(old.shape[:2]) >= 16:
+            if self._flow is None:
+                self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+            grey_old = cv2.cvtColor(np.clip(old, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+            grey_new = cv2.cvtColor(np.clip(new, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+            flow = self._flow.calc(grey_new, grey_old, None)  # new pixel + flow -> the matching old pixel
+            h, w = grey_old.shape
+            gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+            # at weight w the picture sits (1 - w) of the way from the new toward the old positions
+            new = cv2.remap(new, gx - (1 - weight) * flow[..., 0], gy - (1 - weight) * flow[..., 1],
+                            cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+            old = cv2.remap(old, gx + weight * flow[..., 0], gy + weight * flow[..., 1],
+                            cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+        sigma = max(1.0, min(old.shape[:2]) / 120)
+        coarse_old, coarse_new = (cv2.GaussianBlur(x, (0, 0), sigma) for x in (old, new))
+        detail = (new - coarse_new) if weight >= 0.5 else (old - coarse_old)
+        return coarse_old * (1 - weight) + coarse_new * weight + detail
 
     def _tick(self, key: str, since: float) -> float:
         now = time.perf_counter()

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import torch
 
-from core.draft import INNER_LIPS, draft_mesh, extend_vertices
+from core.draft import CHIN, FACE_OVAL, INNER_LIPS, draft_mesh, extend_vertices
 from core.tracking.crop import crop_matrix, inverse_matrix
 from gpu.device import torch_threads
 from gpu.rasterize import interpolate, rasterize
@@ -43,15 +43,60 @@ def region_of(box: np.ndarray, size: int, window: tuple[int, int, int, int], fra
     return x0, y0, max(x1 - x0, 0), max(y1 - y0, 0)
 
 
+MOUTH_CORNERS = (61, 291)
+
+
+def outline_vertices(triangles: np.ndarray, start: int) -> np.ndarray:
+    """int64: the vertices of the mesh's boundary loop through ``start`` (the face outline, with
+    any vertices a subdivision added on it; not the mouth's or the eyes' holes)."""
+    edges = np.sort(np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]]), axis=1)
+    unique, counts = np.unique(edges, axis=0, return_counts=True)
+    neighbours: dict[int, list[int]] = {}
+    for a, b in unique[counts == 1].tolist():
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+    seen, todo = {start}, [start]
+    while todo:
+        for n in neighbours.get(todo.pop(), []):
+            if n not in seen:
+                seen.add(n)
+                todo.append(n)
+    return np.array(sorted(seen), np.int64)
+
+
+def expression_motion(model, n_extended: int, centre: int, skirt: int, low: float = 0.35,
+                      high: float = 0.75) -> np.ndarray:
+    """float32 (n_extended,) per vertex of the extended mesh: how far expressions move it (the
+    basis scaled by each coefficient's typical size), as a 0..1 weight: 1 from ``high`` of the
+    lips' typical motion, 0 below ``low``; the mouth centre 1, the skirt 0. The face outline keeps
+    its weight only around the chin, whose silhouette moves as the jaw opens: along the sides the
+    outline (and the hair or background beyond it) stays the output frame's own."""
+    basis = model.exp_basis[:, :, :2] * model.exp_std[:, None, None]
+    motion = np.sqrt((basis ** 2).sum(axis=(0, 2)))
+    lips = float(np.median(motion[list(INNER_LIPS)]))
+    t = np.clip((motion / max(lips, 1e-9) - low) / (high - low), 0.0, 1.0)
+    weight = t * t * (3 - 2 * t)
+    y = model.mean_shape[:, 1]  # model space: y down
+    corners, chin = float(y[list(MOUTH_CORNERS)].mean()), float(y[CHIN])
+    outline = outline_vertices(model.triangles, int(FACE_OVAL[0]))
+    c = np.clip((y[outline] - corners) / max(chin - corners, 1e-9) * 1.6 - 0.4, 0.0, 1.0)
+    weight[outline] *= c * c * (3 - 2 * c)
+    out = np.zeros(n_extended, np.float32)
+    out[:model.n_vertices] = weight
+    out[centre] = 1.0
+    out[skirt:] = 0.0
+    return out
+
+
 class SampleWarper:
     """One output frame at a time. Only the triangles that can reach the lower face are
     rasterised (in crop pixels, a few ms); the resampling is in video pixels."""
 
-    def __init__(self, model, crop_size: int) -> None:
-        faces, _, _ = draft_mesh(model.triangles, model.n_vertices)
+    def __init__(self, model, crop_size: int, motion_alpha: bool = False) -> None:
+        faces, centre, skirt = draft_mesh(model.triangles, model.n_vertices)
         n_face, n_fan = len(model.triangles), len(INNER_LIPS)
         rows = np.arange(len(faces))
-        fan, skirt = (rows >= n_face) & (rows < n_face + n_fan), rows >= n_face + n_fan
+        fan, band = (rows >= n_face) & (rows < n_face + n_fan), rows >= n_face + n_fan
         lower = np.zeros(len(faces), bool)
         lower[:n_face] = model.lower_vertices[faces[:n_face]].any(axis=1)
         lower |= fan
@@ -59,10 +104,22 @@ class SampleWarper:
         # and the skirt below them (a skirt triangle's first corner lies on the face outline)
         near = np.zeros(faces.max() + 1, bool)
         near[faces[lower].ravel()] = True
-        keep = near[faces].any(axis=1) & ~skirt | skirt & near[faces[:, 0]]
+        keep = near[faces].any(axis=1) & ~band | band & near[faces[:, 0]]
         self.faces = torch.from_numpy(np.ascontiguousarray(faces[keep]))
         self.is_lower = torch.from_numpy(np.r_[lower[keep], False])  # index -1 (no triangle) -> False
         self.size = crop_size
+        self.weights = None
+        if motion_alpha:
+            self.weights = torch.from_numpy(expression_motion(model, faces.max() + 1, centre, skirt))[None, :, None]
+
+    def motion_weight(self, raster) -> np.ndarray:
+        """float32 (S, S): how much the face under each pixel moves with the expression, 0..1
+        (1 on the lips, the chin and the jaw, fading out over the cheeks); 1 everywhere without
+        ``motion_alpha``."""
+        if self.weights is None:
+            return np.ones((self.size, self.size), np.float32)
+        with torch.no_grad(), torch_threads(1):
+            return interpolate(self.weights, raster, self.faces)[0, ..., 0].numpy()
 
     def rasterize(self, target_vertices: np.ndarray):
         """The output frame's mesh (V, 3) in its crop pixels, rasterised: (raster, lower-face mask
