@@ -3,6 +3,7 @@ projects side by side, a bad file that fails alone, a killed worker that is retr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -118,6 +119,44 @@ def test_a_killed_worker_is_retried_and_the_dub_finishes(local_ray, two_projects
     assert no_parts(tmp_path)
 
 
+def test_a_worker_killed_at_every_attempt_fails_the_row_after_max_retries(local_ray, two_projects, speech_wav,
+                                                                          tmp_path):
+    """max_retries=1: two attempts, both killed, then the row is failed (an ignored or unlimited
+    max_retries would start a third; the killer stops after three, so that run would end done)."""
+    anna, _ = two_projects
+    out = tmp_path / "killed.mp4"
+    jobs = tmp_path / "jobs.json"
+    import json
+
+    jobs.write_text(json.dumps([{"kind": "dub", "project": str(anna.root), "audio": str(speech_wav),
+                                 "out": str(out), "draft": True}]))
+    rows = read_rows(jobs)
+    report = BatchReport(rows, tmp_path / "report", say=lambda _: None, workers=2)
+    killed: list[int] = []
+    finished = threading.Event()
+
+    def kill_every_attempt():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not finished.is_set() and len(killed) < 3:
+            pid = report.pids.get(1)
+            if pid is not None and pid not in killed:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.2)
+
+    killer = threading.Thread(target=kill_every_attempt, daemon=True)
+    killer.start()
+    run_on_ray(rows, report, RayConfig(num_cpus=2, max_retries=1))
+    finished.set()
+    killer.join(5)
+    entry = report.table()[0]
+    assert len(killed) == 2, killed
+    assert entry["status"] == "failed" and entry["attempts"] == 2, entry
+    assert "stopped 2 times" in entry["error"]
+    assert not out.exists()
+
+
 def test_the_command_keeps_rays_lines_off_the_terminal_and_logs_them_in_the_report(two_projects, short_speech,
                                                                                   tmp_path):
     anna, _ = two_projects
@@ -136,12 +175,34 @@ def test_the_command_keeps_rays_lines_off_the_terminal_and_logs_them_in_the_repo
     assert frames_and_duration(tmp_path / "a.mp4")[0] == 30
 
 
-def test_a_gpu_row_on_a_cluster_without_gpus_fails_at_once(local_ray, two_projects, short_speech, tmp_path):
+def test_a_gpu_row_on_a_cluster_without_gpus_fails_at_once(local_ray, two_projects, short_speech, tmp_path,
+                                                           monkeypatch):
+    """Through run_batch (the command's path), so the GPU count is the one Ray reports, not a default."""
+    import ray
+
+    import core.batch.on_ray as on_ray
+
+    assert local_ray["gpus"] == ray.cluster_resources().get("GPU", 0.0) == 0.0
     anna, _ = two_projects
     jobs = tmp_path / "jobs.csv"
     write_csv(jobs, [{"kind": "train-renderer", "project": anna.root, "minutes": "1", "device": "gpu"},
                      {"kind": "dub", "project": anna.root, "audio": short_speech[0], "out": tmp_path / "x.mp4"}])
-    report = run_list(jobs, tmp_path / "report")
+
+    @contextlib.contextmanager
+    def this_session(config, log_dir):  # the module's Ray, with the facts Ray gave when it started
+        yield dict(local_ray)
+
+    monkeypatch.setattr(on_ray, "ray_session", this_session)
+    stop, done = threading.Event(), {}
+    runner = threading.Thread(target=lambda: done.setdefault("report", on_ray.run_batch(
+        read_rows(jobs), tmp_path / "report", RayConfig(num_cpus=2, max_retries=2, stop_grace_s=1.0),
+        say=lambda _: None, stop=stop)))
+    runner.start()
+    runner.join(120)
+    if runner.is_alive():  # a row sent to Ray asking for a GPU would wait for one forever: stop it
+        stop.set()
+        runner.join(60)
+    report = done["report"]
     (train, dub) = report.table()
     assert train["status"] == "failed" and train["error"].startswith("the row asks for a GPU (device gpu) but no")
     assert dub["status"] == "blocked" and dub["error"].startswith("not run: row 1 (train-renderer) of the same")
