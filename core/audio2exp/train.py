@@ -26,7 +26,6 @@ from core.audio2exp.model import (META_FILE, MODEL_FILE, Audio2Expression, Audio
                                   postprocess, run_network)
 from core.audio2exp.closures import ClosureForcing, closure_mask, fit_offset
 from core.audio2exp.networks import MODELS, NetworkSpec, build_network
-from core.audio2exp.registry import DEFAULT as DEFAULT_FEATURES
 from core.audio2exp.registry import variant
 from core.errors import JobCancelled
 from core.holdout import HOLDOUT_FRACTION
@@ -70,7 +69,10 @@ class AudioTrainConfig:
     bilabial_closures: bool = True  # with phoneme features: close the lips on p/b/m (closures.py)
     seed: int = 0
     device: str = "cpu"
-    features: AudioFeatureConfig = field(default_factory=lambda: AudioFeatureConfig(kind=DEFAULT_FEATURES))
+    # The library default stays the Whisper features that callers written before issue 23 (run,
+    # benchmark, the calibration tests) were measured with; what a user chooses from (train-audio,
+    # the app, batch lists) defaults to registry.DEFAULT.
+    features: AudioFeatureConfig = field(default_factory=lambda: AudioFeatureConfig(kind="whisper"))
 
     def __post_init__(self) -> None:
         if self.model not in MODELS + ("auto",):

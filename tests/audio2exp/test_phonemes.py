@@ -133,7 +133,7 @@ def resolve_features_ok() -> AudioFeatureConfig:
 
 def test_registry_lists_the_variants_and_refuses_unknown_ones(capsys):
     assert registry.names() == ("mfcc", "whisper", "phonemes", "whisper+phonemes", "auto")
-    assert registry.DEFAULT in registry.names() and AudioTrainConfig().features.kind == registry.DEFAULT
+    assert registry.DEFAULT == "auto" and registry.variant("auto").candidates == ("phonemes", "whisper+phonemes")
     with pytest.raises(ValueError, match="choose one of"):
         registry.variant("visemes")
     import main
