@@ -14,6 +14,8 @@ Files in the project: samples/index.npz (the figures) and samples/bank.bin (the 
 from __future__ import annotations
 
 import logging
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -184,6 +186,14 @@ def teeth_share(pixels: np.ndarray, inner_lips: np.ndarray) -> float:
     return float(bright[mask > 0].mean())
 
 
+def _encode(region: np.ndarray) -> bytes:
+    """Lossless PNG of an RGB region (fast setting: the bank is read far more than written)."""
+    ok, png = cv2.imencode(".png", region[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise ProjectError("a lower face could not be stored")
+    return png.tobytes()
+
+
 def build_sample_index_job(project, span: tuple[float, float] = (0.0, 1.0)) -> Job[SampleIndex]:
     """Read the video once and write the index and the pixel bank of every frame with a face."""
     fitting = project.stage("fitting")
@@ -208,7 +218,15 @@ def build_sample_index_job(project, span: tuple[float, float] = (0.0, 1.0)) -> J
     reader = VideoReader(project.source_video)
     frame_size = (reader.width, reader.height)
     inner = list(INNER_LIPS)
-    with atomic_path(folder / BANK_FILE) as tmp, open(tmp, "wb") as bank:
+    pending: deque = deque()  # (entry, PNG future): encoded on a second thread while decoding goes on
+
+    def store(bank, k: int, future) -> None:
+        png = future.result()
+        bank.write(png)
+        offsets[k + 1] = offsets[k] + len(png)
+
+    with atomic_path(folder / BANK_FILE) as tmp, open(tmp, "wb") as bank, \
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="mouth-bank") as pool:
         for i, frame in enumerate(reader):
             if i >= n:
                 break
@@ -217,19 +235,19 @@ def build_sample_index_job(project, span: tuple[float, float] = (0.0, 1.0)) -> J
                 vertices = params.project(model.shape(params.expression[i:i + 1]), np.array([i]))[0]
                 x0, y0, w, h = source_rect(vertices, tracking.boxes[i], tracking.crop_size, frame_size)
                 region = np.ascontiguousarray(frame[y0:y0 + h, x0:x0 + w])
-                ok, png = cv2.imencode(".png", region[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])
-                if not ok:
-                    raise ProjectError(f"frame {i}: its lower face could not be stored")
-                bank.write(png.tobytes())
+                pending.append((k, pool.submit(_encode, region)))
                 rects[k] = (x0, y0, w, h)
-                offsets[k + 1] = offsets[k] + len(png)
                 landmarks = tracking.landmarks[i]
                 mb = mouth_box(landmarks, frame.shape)
                 if mb is not None:
                     sharpness[k] = laplacian_variance(frame[mb[1]:mb[3], mb[0]:mb[2]])
                 teeth[k] = teeth_share(region, landmarks[inner, :2] - (x0, y0))
+                while len(pending) > 8:
+                    store(bank, *pending.popleft())
             if i % 25 == 0:
                 yield clock.step(i + 1)
+        while pending:
+            store(bank, *pending.popleft())
     index = SampleIndex(frames=faces.astype(np.int64), lips=lips, euler=params.euler_deg[faces].astype(np.float32),
                         sharpness=sharpness, teeth=teeth, rects=rects, offsets=offsets, n_frames=int(params.n_frames),
                         pixels_per_unit=pixels_per_unit, key=fitting.key or "", bank_path=folder / BANK_FILE)

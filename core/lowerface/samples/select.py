@@ -20,12 +20,15 @@ class SelectConfig:
     """Costs are in squared crop pixels of mean lip-point distance.
 
     candidates: nearest stored frames considered per output frame (besides continued runs);
+    inner_weight: weight of the inner lip ring beside the outer one (the inner ring decides
+    whether the lips part and the teeth show);
     pose_weight: cost per squared degree of yaw / pitch difference; blur_weight: cost of a mouth
     with no detail (scaled by how much blurrier than the clip's median it is); switch: cost of
     jumping to another source; hold: cost of showing a source frame twice; min_run: runs shorter
     than this pay ``short_run`` more to switch; beam: states kept per step."""
 
     candidates: int = 12
+    inner_weight: float = 3.0
     pose_weight: float = 0.05
     blur_weight: float = 2.0
     switch: float = 6.0
@@ -43,6 +46,11 @@ def unary_costs(index, wanted_lips: np.ndarray, wanted_euler: np.ndarray, allowe
     allowed: bool (M,) stored frames that may be used."""
     lips = index.lips
     points = lips.shape[1] / 2
+    if config.inner_weight != 1.0:  # the descriptor is the outer ring's x, y, then the inner ring's
+        scale = np.ones(lips.shape[1], np.float32)
+        scale[lips.shape[1] // 2:] = np.sqrt(config.inner_weight)
+        lips, wanted_lips = lips * scale, wanted_lips * scale
+        points = (lips.shape[1] // 2 + config.inner_weight * lips.shape[1] // 2) / 2
     # squared distance, per lip point: |a|^2 + |b|^2 - 2ab, mean over points
     sq = ((wanted_lips ** 2).sum(1)[:, None] + (lips ** 2).sum(1)[None] - 2.0 * wanted_lips @ lips.T) / points
     sq = np.maximum(sq, 0.0)
