@@ -117,5 +117,6 @@ def test_the_cli_s_audio_training_keeps_its_curves(project_copy):
     run_job(build_job(JobSpec("train-audio", project=project_copy.root, model="improved", epochs=2), project_copy))
     h = TrainingHistory.load(project_copy, "audio_model")
     assert h.points and all("loss" in losses for _, losses in h.points)
-    assert [set(e["figures"]) for e in h.evaluations] == [{"val_mouth_nmse"}] * 2  # one per epoch
+    assert len(h.evaluations) >= 2  # one per epoch of each network trained
+    assert all(set(e["figures"]) == {"val_mouth_nmse"} for e in h.evaluations)
     assert h.points[-1][0] >= h.evaluations[-1]["step"]
