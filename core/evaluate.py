@@ -78,7 +78,7 @@ class EvaluateResult:
         lines.append(f"paper: full-frame SSIM {PAPER['ssim']}; mean absolute error {PAPER['mae']}")
         if "draft" in self.figures:
             lines.append("note: the draft moves the real held-out frame's own mouth, so it starts from "
-                         "the truth; its figures are optimistic beside the neural renderer's.")
+                         "the truth; its figures are optimistic beside the others'.")
         lines += [f"{k}: {v}" for k, v in self.files.items()]
         return "\n".join(lines)
 

@@ -462,9 +462,12 @@ class DubPage(QWidget):
             return
         self.preview = preview
         self.viewer.set_frame_count(preview.n_frames, preview.fps)
+        from core import lowerface
+
         mode = getattr(preview, "mode", "")
+        label = lowerface.VARIANTS[mode].label.lower() if mode in lowerface.VARIANTS else mode
         self.preview_label.setText(f"{preview.n_frames} frames at {preview.fps:.2f} fps"
-                                   + (f", {mode} renderer" if mode else "")
+                                   + (f", mouth: {label}" if label else "")
                                    + ". Scrub the timeline or press Play.")
         self.viewer.set_frame(0)
         self._request_frame(0)
