@@ -73,6 +73,9 @@ class FrameCache:
         self.bytes = 0
 
 
+NO_AUDIO_TEXT = "No audio loaded yet. Load a file, drop one here, record, or type a script."
+
+
 def ask_save_path(parent, suggested: Path) -> Path | None:
     """The export file the user picks (tests replace this)."""
     path, _ = QFileDialog.getSaveFileName(parent, "Export the dubbed video", str(suggested),
@@ -125,8 +128,7 @@ class DubPage(QWidget):
         self.record_button.toggled.connect(self._on_record_toggled)
         self.level = LevelMeter()
         self.record_label = QLabel("")
-        self.audio_label = QLabel("No audio loaded yet. Load a file, drop one here, record, or type a "
-                                  "script.")
+        self.audio_label = QLabel(NO_AUDIO_TEXT)
         self.audio_label.setObjectName("audioLabel")
         self.record_label.setWordWrap(True)
         load_row = QHBoxLayout()
@@ -160,6 +162,9 @@ class DubPage(QWidget):
         self.compare_view = ComparePreview("Load audio to preview the dubbed video.")
         self.viewer = FrameViewer(view=self.compare_view)
         self.viewer.frame_changed.connect(self._on_scrub)
+        self.advice_label = QLabel("")
+        self.advice_label.setObjectName("adviceLabel")
+        self.advice_label.setWordWrap(True)
         self.renderer_choice = QComboBox()
         self.renderer_choice.setObjectName("rendererChoice")
         self.renderer_choice.setToolTip("How the dubbed mouth is made, for the preview and the export")
@@ -197,6 +202,7 @@ class DubPage(QWidget):
         preview_layout = QVBoxLayout(preview_box)
         preview_layout.addWidget(self.viewer, 1)
         preview_layout.addLayout(play_row)
+        preview_layout.addWidget(self.advice_label)
         preview_layout.addWidget(self.preview_label)
         self.playback = ClockedPlayback(self.viewer, lambda: self.play_button.setText("Play"), self)
         self.play_timer = self.playback.timer
@@ -618,13 +624,19 @@ class DubPage(QWidget):
         """The lower-face variant chosen (None: the default)."""
         return self.renderer_choice.currentData()
 
-    def refresh_renderers(self) -> None:
+    def refresh_renderers(self, advise: bool = False) -> None:
         """List the registry's variants; those this project cannot dub with yet are greyed out and
-        say why. Keeps the choice where it can."""
+        say why. Keeps the choice where it can; with ``advise`` (a project just opened), chooses the
+        variant the project's own measurements found best, and says so."""
         from core import lowerface
+        from core.lowerface.advice import advice_for
 
         project = self.session.project
         current = self.renderer_choice.currentData() if self.renderer_choice.count() else None
+        advice = advice_for(project) if project is not None else None
+        self.advice_label.setText(advice.describe() if advice else "")
+        if advise:
+            current = advice.variant if advice else None
         self.renderer_choice.blockSignals(True)
         self.renderer_choice.clear()
         model = self.renderer_choice.model()
@@ -647,11 +659,16 @@ class DubPage(QWidget):
         self.preview = None
         self.preview_key = None
         self._models_version += 1
-        self.refresh_renderers()
+        self.refresh_renderers(advise=True)
+        # nothing of the previous project stays on screen: its audio, export result and script status
+        self.audio, self.audio_path, self.last_export = None, None, None
+        self.waveform.clear_audio()
+        self.audio_label.setText(NO_AUDIO_TEXT)
+        self.reveal_button.setEnabled(False)
+        self.export_progress.show_message("", done=False)
+        self.script.show_message("", done=False)
         self.viewer.set_frame_count(0)
         self.viewer.view.clear_image("Load audio to preview the dubbed video.")
-        if self.audio is not None:
-            self.rebuild_preview()
         self._update_buttons()
 
     def _on_models_changed(self) -> None:

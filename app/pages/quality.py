@@ -192,6 +192,7 @@ class QualityPage(QWidget):
     def load(self) -> None:
         project = self.session.project
         self.stop_playing()
+        self.progress.show_message("", done=False)  # nothing of another project's run stays
         self.evaluation = stored_evaluation(project) if project is not None else None
         self._fill_table()
         self._fill_plot()
@@ -232,6 +233,7 @@ class QualityPage(QWidget):
     def _fill_plot(self) -> None:
         self.plot.clear()
         self.plot.plotItem.legend.clear()
+        self.plot.enableAutoRange()  # another project's frame range must not stay
         openings = (self.evaluation or {}).get("mouth_opening", {})
         frames = openings.get("frames")
         for name in ["real"] + [n for n in measured_variants(openings) if n not in ("real", "frames")]:
@@ -259,12 +261,17 @@ class QualityPage(QWidget):
         elif self.evaluation is None:
             trained = project.stage("audio_model").status == "done"
             self.status.setText("Not measured yet." if trained else
-                                "Train the audio model (and the neural renderer) on the Train page first.")
+                                "Train the audio model on the Train page first.")
         else:
             segment = self.evaluation.get("segment", [0, 0])
             when = self.evaluation["measured_at"].replace("T", " ")[:16]
             text = (f"Measured {when} UTC on held-out frames {segment[0]}..{segment[1] - 1} "
                     f"({self.evaluation.get('frames', 0)} frames).")
+            from core.lowerface.advice import measured_best
+
+            advice = measured_best(self.evaluation.get("figures", {}))
+            if advice is not None:
+                text += " " + advice.describe() + " The Dub page uses it unless you choose another."
             changed = out_of_date(project, self.evaluation["measured_at"])
             if changed:
                 text = (f"Out of date: the {' and the '.join(changed)} changed since these figures were "

@@ -64,7 +64,7 @@ def unary_costs(index, wanted_lips: np.ndarray, wanted_euler: np.ndarray, allowe
 
 
 def choose_sources(index, wanted_lips: np.ndarray, wanted_euler: np.ndarray, allowed: np.ndarray,
-                   config: SelectConfig = SelectConfig(), chunk: int = 512) -> np.ndarray:
+                   config: SelectConfig = SelectConfig(), chunk: int = 256) -> np.ndarray:
     """int64 (T,): the stored-frame position (into index.frames) chosen for each output frame."""
     t_len, m = len(wanted_lips), len(index.frames)
     if not allowed.any():
