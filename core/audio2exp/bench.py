@@ -1,6 +1,6 @@
-"""Speed and memory of the speech features: ms per output video frame, MFCC vs Whisper encoder.
+"""Speed and memory of the speech features: ms per output video frame, per registered variant.
 
-    python -m core.audio2exp.bench AUDIO [--minutes 2] [--fps 25]
+    python -m core.audio2exp.bench AUDIO [--minutes 2] [--fps 25] [--features NAME ...]
 
 The audio is looped to --minutes; prints one line per feature kind (wall time, ms per frame at
 --fps, peak resident memory growth). No cache is used.
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from core.audio2exp import registry
     from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig
     from core.audio2exp.speech import features_for, resolve_features
     from core.media import load_audio
@@ -29,13 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("audio", type=Path)
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--fps", type=float, default=25.0)
+    concrete = [n for n in registry.names() if not registry.variant(n).candidates]
+    parser.add_argument("--features", nargs="+", choices=concrete, default=concrete)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     speech = load_audio(args.audio, SAMPLE_RATE)
     n = int(args.minutes * 60 * SAMPLE_RATE)
     samples = np.resize(speech, n).astype(np.float32)
     frames = int(round(n / SAMPLE_RATE * args.fps))
-    for kind in ("mfcc", "whisper"):
+    for kind in args.features:
         config, note = resolve_features(AudioFeatureConfig(kind=kind))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         start = time.perf_counter()
