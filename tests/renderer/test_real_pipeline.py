@@ -14,6 +14,7 @@ from core.jobs import run_job
 from core.media import VideoReader
 from core.render import FaceRenderer
 from core.renderer import NeuralRenderer, train_renderer_job
+from core.renderer.cond_store import CondStore
 from core.tracking import load_crops, load_tracking
 
 
@@ -26,14 +27,16 @@ def test_train_and_composite_on_the_prepared_project(project_copy, tiny_config):
 
     # The cache holds FaceRenderer's masked renders, to the 8-bit level.
     faces = FaceRenderer(project_copy)
-    cond = np.load(project_copy.path("renderer", "cond.npy"), mmap_mode="r")
+    store = CondStore(project_copy.path("renderer"))
+    cond, cached_mask = store.read([30])
     out = faces.render(np.array([30]))
     expected = (out.image * (out.expanded_mask > 0.5)).clamp(0, 1)[0].permute(1, 2, 0).numpy() * 255
-    assert np.abs(cond[30].astype(np.float32) - expected).max() <= 1.0
+    assert np.abs(cond[0].astype(np.float32) - expected).max() <= 1.0
+    assert np.array_equal(cached_mask[0], (out.expanded_mask[0, 0] > 0.5).numpy().astype(np.uint8))
 
     # The window covers the lower face: every expanded mask pixel of the clip lies inside it.
     renderer = NeuralRenderer.load(project_copy)
-    mask = np.load(project_copy.path("renderer", "mask.npy"), mmap_mode="r")
+    mask = store.read(np.arange(len(store)))[1]
     assert mask.max() == 1 and np.all(mask.max(axis=0)[renderer.coverage == 0] == 0)
 
     # Inference on frame 30 composited into the original frame (524 x 524).

@@ -45,7 +45,7 @@ def test_tiny_training_lowers_held_out_error(tracked_copy, tiny_config):
     previews = [r.preview for r in records if r.preview is not None]
     assert previews and previews[-1].dtype == np.uint8 and previews[-1].shape == (3 * 64, 3 * 64, 3)
     folder = tracked_copy.path("renderer")
-    assert {"last.pt", "best.pt", "config.json", "cond.npy", "mask.npy"} <= {p.name for p in folder.iterdir()}
+    assert {"last.pt", "best.pt", "config.json", "cond.bin", "cond_index.npy"} <= {p.name for p in folder.iterdir()}
     assert json.loads((folder / "config.json").read_text())["size"] == 64
     record = tracked_copy.stage("renderer")
     assert record.status == "done" and record.metrics["steps"] == 45 and "fitting" in record.inputs
