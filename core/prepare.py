@@ -47,6 +47,7 @@ class ReadinessReport:
     speech_features: str = ""
     crop_px: int = 0  # side of the face crops (0: a report from before it was recorded)
     crop_scale: float = 0.0  # crop pixels per video pixel (1 = the face at its own resolution)
+    disk_note: str = ""  # what renderer training will write and whether the free disk holds it
 
     def describe(self) -> str:
         lines = [
@@ -69,6 +70,8 @@ class ReadinessReport:
                             if "mouth_landmark_error_px" in self.fit_metrics else ""))
         if self.speech_features:
             lines.append(self.speech_features)
+        if self.disk_note:
+            lines.append(self.disk_note)
         lines.append(f"Verdict: {self.verdict}")
         lines += [f"  - {a}" for a in self.advice]
         return "\n".join(lines)
@@ -128,6 +131,7 @@ def prepare_job(project, config: PrepareConfig = PrepareConfig()) -> Job[Readine
     from core.fitting import FitConfig, fit_job
 
     tracking_config = config.tracking()
+    _check_disk_for_tracking(project, tracking_config)
     tracking = yield from tracking_job(project, tracking_config, span=(0.0, 0.6))
     fit_result = yield from within(fit_job(project, FitConfig()), (0.6, 0.95))
     from core.lowerface.samples.index import build_sample_index_job, index_is_current
@@ -140,6 +144,38 @@ def prepare_job(project, config: PrepareConfig = PrepareConfig()) -> Job[Readine
     from core.audio2exp.speech import features_note
 
     report.speech_features = features_note(project)
+    _check_disk_for_renderer(project, report)
     project.manifest.setdefault("reports", {})["readiness"] = report.to_json()
     project.save()
     return report
+
+
+def _check_disk_for_tracking(project, tracking_config) -> None:
+    """Before tracking writes the crops: warn (log) when the free disk will not hold them (the crop
+    side is not known before tracking: the chosen one, or the profile's cap for 'auto')."""
+    from core import disk_need
+    from core.crop_size import crop_cap
+    from core.tracking.store import CROPS_FILE
+
+    if project.path(CROPS_FILE).exists():
+        return
+    try:
+        from core.media import VideoReader
+
+        n = VideoReader(project.source_video).frame_count
+    except Exception:  # noqa: BLE001 - tracking reports an unreadable video itself
+        return
+    crop_px = tracking_config.crop_size or crop_cap(tracking_config.profile)
+    disk_need.check("prepare (the face crops)", disk_need.prepare_bytes(n, crop_px), project.root)
+
+
+def _check_disk_for_renderer(project, report: ReadinessReport) -> None:
+    """The next stage that writes much is renderer training (its cache): say what it needs."""
+    from core import disk_need
+
+    need = disk_need.check("renderer training (its cache)",
+                           disk_need.renderer_cache_bytes(report.frames, report.crop_px), project.root)
+    report.disk_note = (f"Disk: renderer training writes about {need.need_bytes / disk_need.GB:.1f} GB; "
+                        f"{need.free_bytes / disk_need.GB:.1f} GB free")
+    if not need.fits:
+        report.advice.append(need.warning())
