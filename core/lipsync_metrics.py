@@ -164,8 +164,9 @@ PAUSE_MIN_S = 0.3  # a pause: no voiced audio for at least this long
 
 def speech_motion_share(opening: np.ndarray, gate: np.ndarray, fps: float, threshold: float) -> dict:
     """How a dub's mouth follows its speech: among the frames with voiced audio and the frames inside
-    pauses (no voiced audio for >= PAUSE_MIN_S), the share where the mouth is open (opening above
-    ``threshold``, the target's closed-lip level) on voice and closed in pauses.
+    pauses (no voiced audio within a PAUSE_MIN_S window around them, i.e. about half of it on each
+    side), the share where the mouth is open (opening above ``threshold``, the target's closed-lip
+    level) on voice and closed in pauses.
 
     opening: (T,) mouth openings of the dub's frames (NaN = unknown); gate: (T,) speech gate of its
     audio. Returns {"share", "voiced_open", "pause_closed", "voiced_frames", "pause_frames"}.

@@ -223,3 +223,28 @@ def test_batch_rows_choose_features_from_the_registry(tmp_path, audio_project):
     with pytest.raises(DubError, match="row 1|line 2") as info:
         read_rows(bad)
     assert "whisper+phonemes" in str(info.value)
+
+
+def test_bilabial_recall_and_speech_motion_share_on_built_cases():
+    from core.lipsync_metrics import bilabial_recall, speech_motion_share
+
+    fps = 25.0
+    real = np.linspace(0.03, 0.07, 100)
+    real[[5, 6, 20, 21, 40, 41, 60, 61, 80, 81]] = 0.0  # real closures (threshold about 0.01)
+    predicted = real.copy()
+    predicted[[60, 61]] = 0.05  # the second one missed by one frame
+    predicted[59] = 0.0
+    # Spikes 100 ms after each closure (the recogniser fires near the release).
+    out = bilabial_recall(real, predicted, np.array([0.9, 2.5]), fps)
+    assert out["frames"] == 2 and out["share"] == 0.5 and out["share_within_1_frame"] == 1.0
+    assert np.isnan(bilabial_recall(real, predicted, None, fps)["share"])
+    gate = np.zeros(100)
+    gate[:50] = 1.0
+    opening = np.full(100, 0.05)
+    opening[40:50] = 0.0  # closed while speaking: wrong
+    opening[50:60] = 0.05  # still open at the start of the pause
+    opening[60:] = 0.0
+    share = speech_motion_share(opening, gate, fps, threshold=0.01)
+    assert share["voiced_open"] == 0.8
+    assert share["pause_frames"] == 46 and share["pause_closed"] == 40 / 46
+    assert share["share"] == (40 + 40) / (50 + 46)
