@@ -52,6 +52,38 @@ def blend(real: np.ndarray, generated: np.ndarray, alpha: np.ndarray) -> np.ndar
     return result
 
 
+def multiband_blend(real: np.ndarray, generated: np.ndarray, alpha: np.ndarray, levels: int = 4) -> np.ndarray:
+    """uint8 (H, W, 3): ``generated`` over ``real`` blended band by band (Burt and Adelson's
+    Laplacian pyramids): fine detail switches over the width of ``alpha``'s edge, coarse shading
+    over a wider one, so a difference in lighting fades out instead of showing as a seam. Where
+    alpha is 0 the real pixels are kept bit for bit."""
+    import cv2
+
+    a = np.clip(np.asarray(alpha, np.float32), 0.0, 1.0)
+    levels = max(1, min(levels, int(np.log2(max(min(a.shape), 2))) - 2))
+    r, g = real.astype(np.float32), generated.astype(np.float32)
+    out_levels, alphas = [], [a]
+    for _ in range(levels - 1):
+        alphas.append(cv2.pyrDown(alphas[-1]))
+    for k in range(levels):
+        if k == levels - 1:
+            band_r, band_g = r, g
+        else:
+            down_r, down_g = cv2.pyrDown(r), cv2.pyrDown(g)
+            size = (r.shape[1], r.shape[0])
+            band_r, band_g = r - cv2.pyrUp(down_r, dstsize=size), g - cv2.pyrUp(down_g, dstsize=size)
+            r, g = down_r, down_g
+        w = alphas[k][..., None]
+        out_levels.append(band_r * (1 - w) + band_g * w)
+    out = out_levels[-1]
+    for band in reversed(out_levels[:-1]):
+        out = cv2.pyrUp(out, dstsize=(band.shape[1], band.shape[0])) + band
+    result = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    keep = a == 0
+    result[keep] = real[keep]
+    return result
+
+
 def composite_alpha(feather: np.ndarray, coverage: np.ndarray | None = None) -> np.ndarray:
     """float32 (S, S): the feather mask limited to where the generator has output (``coverage``)."""
     a = np.clip(np.asarray(feather, np.float32), 0.0, 1.0)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.composite import blend, colour_match
+from core.composite import blend, colour_match, multiband_blend
 from core.tracking.crop import paste_back
 
 
@@ -41,6 +41,7 @@ class FramePatch:
     pixels: np.ndarray
     alpha: np.ndarray
     ring: np.ndarray | None = None
+    multiband: bool = False
 
     def apply(self, frame: np.ndarray, box: np.ndarray | None = None) -> np.ndarray:
         out = frame.copy()
@@ -52,5 +53,8 @@ class FramePatch:
         pixels = self.pixels
         if self.ring is not None:
             pixels = colour_match(pixels, region, self.ring)
-        region[...] = blend(region, pixels, self.alpha)
+        if self.multiband:
+            region[...] = multiband_blend(region, pixels, self.alpha)
+        else:
+            region[...] = blend(region, pixels, self.alpha)
         return out

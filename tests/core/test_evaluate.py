@@ -18,11 +18,13 @@ FIGURES = ("ssim_full", "mae_full", "psnr_full", "ssim_mouth", "psnr_mouth", "mo
 
 
 def test_evaluate_reports_every_figure_for_renderers_and_baseline(trained_project, tmp_path):
+    from core.lowerface import trained_network
     from tests.conftest import copy_project
 
     trained_project = copy_project(trained_project, tmp_path / "p")  # evaluate writes into it
     result = run_job(evaluate_job(trained_project, EvaluateConfig(max_frames=12)))
-    assert set(result.figures) == {"neural", "draft", "baseline"}
+    network = trained_network(trained_project)
+    assert set(result.figures) == {"sample", "draft", network, "baseline"}
     for name, figures in result.figures.items():
         for key in FIGURES:
             assert math.isfinite(figures[key]), (name, key)
@@ -32,9 +34,9 @@ def test_evaluate_reports_every_figure_for_renderers_and_baseline(trained_projec
     assert result.figures["draft"]["mae_full"] < result.figures["baseline"]["mae_full"]
     assert result.figures["draft"]["ssim_full"] > result.figures["baseline"]["ssim_full"]
     saved = json.loads((result.folder / "metrics.json").read_text())
-    assert set(saved["figures"]) == {"neural", "draft", "baseline"}
+    assert set(saved["figures"]) == {"sample", "draft", network, "baseline"}
     assert "SSIM" in (result.folder / "report.txt").read_text()
-    side = probe(result.folder / "side_by_side_neural.mp4")
+    side = probe(result.folder / f"side_by_side_{network}.mp4")
     source = probe(trained_project.source_video)
     assert (side.width, side.height, side.frame_count) == (2 * source.width, source.height, 12)
     assert side.has_audio

@@ -43,6 +43,7 @@ class SampleConfig:
     align: bool = True
     exclude_from: int | None = None
     motion_alpha: bool = True
+    multiband: bool = True
 
 
 class PosedMesh:
@@ -155,7 +156,7 @@ class SampleSynthesizer:
         mask = self.warper.crop_to_region(expanded, box, region) > 0.5
         ring = mask & (alpha < 0.95) & (alpha > 0)
         self._tick("masks", t)
-        return FramePatch(region[0], region[1], pixels, np.clip(alpha, 0.0, 1.0), ring)
+        return FramePatch(region[0], region[1], pixels, np.clip(alpha, 0.0, 1.0), ring, self.config.multiband)
 
     def _warped(self, source: int, raster, box, region) -> tuple[np.ndarray, np.ndarray]:
         k = int(self.index.position[source])
