@@ -158,9 +158,8 @@ class SampleWarper:
         map_x = cv2.warpAffine(sample_map[..., 0], m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
         map_y = cv2.warpAffine(sample_map[..., 1], m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
         cover = cv2.warpAffine(covered, m, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        pixels = cv2.remap(source_pixels.astype(np.float32), map_x, map_y, cv2.INTER_LANCZOS4,
-                           borderMode=cv2.BORDER_REPLICATE)
-        return pixels, np.clip(cover, 0.0, 1.0)
+        pixels = cv2.remap(source_pixels, map_x, map_y, cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REPLICATE)
+        return pixels.astype(np.float32), np.clip(cover, 0.0, 1.0)
 
     def crop_to_region(self, image: np.ndarray, target_box: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
         """A crop-pixel image (S, S) (a mask) resampled into the frame ``region``."""
