@@ -453,6 +453,9 @@ class DubPage(QWidget):
         if key == self.preview_key:
             return  # the region re-emits on repaints; nothing changed
         self.stop_playing()
+        # the same audio and trim with another setting (the mouth, retrained models): stay on the frame
+        same_audio = self.preview_key is not None and self.preview_key[:4] == key[:4]
+        self._resume_frame = self.viewer.frame if same_audio else 0
         self.preview, self.preview_key = None, key
         self.frame_cache.clear()
         self.renders.clear()
@@ -477,8 +480,9 @@ class DubPage(QWidget):
         self.preview_label.setText(f"{preview.n_frames} frames at {preview.fps:.2f} fps"
                                    + (f", mouth: {label}" if label else "")
                                    + ". Scrub the timeline or press Play.")
-        self.viewer.set_frame(0)
-        self._request_frame(0)
+        frame = min(getattr(self, "_resume_frame", 0), preview.n_frames - 1)
+        self.viewer.set_frame(frame)
+        self._request_frame(frame)
 
     def _on_preview_failed(self, key, exc) -> None:
         if key != self.preview_key:

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QStyleOptionSlider, QToolButton, QVBoxLayout, QWidget
 
 from app.widgets.image_view import ImageView
+
+
+class SeekSlider(QSlider):
+    """A slider that jumps to where it is clicked (a plain QSlider steps a page toward the click),
+    then drags from there."""
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and self.maximum() > self.minimum():
+            option = QStyleOptionSlider()
+            self.initStyleOption(option)
+            handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                                 QStyle.SubControl.SC_SliderHandle, self)
+            if not handle.contains(event.position().toPoint()):
+                span = max(self.width() - handle.width(), 1)
+                x = int(event.position().x() - handle.width() / 2)
+                self.setValue(QStyle.sliderValueFromPosition(self.minimum(), self.maximum(), x, span,
+                                                             option.upsideDown))
+        super().mousePressEvent(event)
 
 
 class FrameViewer(QWidget):
@@ -23,7 +41,7 @@ class FrameViewer(QWidget):
         self.fps = 25.0
         self._count = 0  # not slider.isEnabled(): that is False while the whole page is disabled
         self.view = view if view is not None else ImageView(placeholder)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = SeekSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("scrubber")
         self.slider.setRange(0, 0)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space and arrows stay window shortcuts
