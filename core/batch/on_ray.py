@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 OFFLINE_ENV = {"RAY_USAGE_STATS_ENABLED": "0"}  # no usage statistics upload (no internet at run time)
 TRAINING_KINDS = ("train-renderer", "run")
 PROGRESS_EVERY_S = 1.0
+NODE_ID_CHARS = 8  # of the 56 hex digits of a Ray node id, in the report's node column
 REPO_ROOT = Path(__file__).resolve().parents[2]  # the folder holding core/, for the workers' imports
 
 
@@ -279,11 +280,20 @@ class Board:
         return events
 
 
+def node_name() -> str:
+    """This Ray node as the report names it: its IP and the start of its node id (several nodes can
+    share one machine's IP)."""
+    import ray
+
+    ip = ray.util.get_node_ip_address()
+    return f"{ip}/{ray.get_runtime_context().get_node_id()[:NODE_ID_CHARS]}" if ray.is_initialized() else ip
+
+
 def run_row(spec: JobSpec, number: int, board) -> dict:
     """A Ray task: one row, its progress sent to ``board`` at most once a second."""
     import ray
 
-    node = ray.util.get_node_ip_address()
+    node = node_name()
     attempt, stopping = ray.get(board.started.remote(number, node, os.getpid()))
     token = CancelToken()
     if stopping:
@@ -307,9 +317,7 @@ def run_row(spec: JobSpec, number: int, board) -> dict:
 
 def probe_storage(paths: list[str], tokens: dict[str, str]) -> list[str]:
     """A Ray task on one node: the problems it has seeing ``paths`` and the driver's token files."""
-    import ray
-
-    node = ray.util.get_node_ip_address()
+    node = node_name()
     problems = []
     for path in paths:
         if not os.path.exists(path):
@@ -395,10 +403,13 @@ def run_on_ray(rows: list[BatchRow], report: BatchReport, config: RayConfig,
     queued for the next run.
     """
     import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     stop = stop or threading.Event()
     plan = Plan(rows)
-    board = ray.remote(Board).options(num_cpus=0).remote()
+    # the board lives on the driver's own node: a worker node lost mid-batch must not take it along
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    board = ray.remote(Board).options(num_cpus=0, scheduling_strategy=here).remote()
     task = ray.remote(run_row)
     pending: dict = {}
     by_number = {r.number: r for r in rows}
