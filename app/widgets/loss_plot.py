@@ -6,6 +6,14 @@ import pyqtgraph as pg
 from superqt.utils import qthrottled
 
 COLORS = ["#4e9af1", "#f1884e", "#5cc46b", "#d35cc4", "#e0c341", "#56c8d1", "#b0b0b0"]
+# what the trainers report, in words for the legend
+LABELS = {"d": "discriminator", "g_gan": "realism", "l1": "pixel error (L1 x 100)",
+          "l1_255": "pixel error (of 255)", "val_l1_255": "held-out pixel error (of 255)",
+          "detail": "detail", "loss": "error", "val_loss": "held-out error"}
+
+
+def label(name: str) -> str:
+    return LABELS.get(name, name.replace("_", " "))
 
 
 class LossPlot(pg.PlotWidget):
@@ -25,7 +33,7 @@ class LossPlot(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.25)
         self.setLabel("bottom", "step")
         self.setLabel("left", "loss")
-        self.addLegend(offset=(-10, 10))
+        self.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 170))
         self.setMinimumHeight(180)
         self.data: dict[str, tuple[list[float], list[float]]] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -61,7 +69,7 @@ class LossPlot(pg.PlotWidget):
             curve = self.curves.get(name)
             if curve is None:
                 color = COLORS[len(self.curves) % len(COLORS)]
-                curve = self.plot(name=name, pen=pg.mkPen(color, width=2))
+                curve = self.plot(name=label(name), pen=pg.mkPen(color, width=2))
                 self.curves[name] = curve
             # Figures reported rarely (validation) would be invisible as a line of one point.
             sparse = len(xs) < 30
