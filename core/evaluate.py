@@ -156,7 +156,7 @@ def _bilabial_recall(project, tracking, indices, expressions, segment, fps) -> d
     real audio (core.lipsync_metrics.bilabial_recall); an empty dict when the recogniser is missing."""
     from core.audio2exp import load_audio_model
     from core.audio2exp.phonemes import PhonemeError, STEP_S, load_recogniser
-    from core.audio2exp.visemes import bilabial_events, class_posteriors
+    from core.audio2exp.visemes import bilabial_events, class_matrix
     from core.lipsync_metrics import bilabial_recall
 
     try:
@@ -164,7 +164,7 @@ def _bilabial_recall(project, tracking, indices, expressions, segment, fps) -> d
     except PhonemeError as exc:
         log.warning("bilabial closure recall not measured: %s", exc)
         return {}
-    events = bilabial_events(class_posteriors(recogniser.posteriors(segment), recogniser.tokens), STEP_S)
+    events = bilabial_events(recogniser.posteriors(segment, class_matrix(recogniser.tokens)), STEP_S)
     predicted = load_audio_model(project).mouth_opening(expressions)
     return bilabial_recall(tracking.mouth_opening()[indices], predicted, events, fps)
 

@@ -119,9 +119,11 @@ class PhonemeRecogniser:
         n = int(np.asarray(lengths).reshape(-1)[0])
         return np.exp(np.asarray(log_probs[0][:n], np.float32))
 
-    def posteriors(self, samples: np.ndarray) -> np.ndarray:
+    def posteriors(self, samples: np.ndarray, fold: np.ndarray | None = None) -> np.ndarray:
         """samples: float32 (n,) mono in [-1, 1] at 16 kHz. Returns float32 (ceil(n / 320), 191)
-        probabilities (rows sum to 1), row k centred at k * 20 ms."""
+        probabilities (rows sum to 1), row k centred at k * 20 ms. fold: float (191, C), e.g.
+        visemes.class_matrix: each window's rows are multiplied by it before they are kept, so a
+        long audio holds (M, C) instead of (M, 191)."""
         samples = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
         if samples.ndim != 1 or samples.size == 0:
             raise ValueError(f"audio must be non-empty mono (n,), got shape {samples.shape}")
@@ -135,8 +137,14 @@ class PhonemeRecogniser:
             if start + window >= n_steps:
                 break
             start += keep
-        out = np.zeros((n_steps, N_TOKENS), np.float32)
-        out[:, self.blank_id] = 1.0
+        width = N_TOKENS if fold is None else fold.shape[1]
+        silence = np.zeros(N_TOKENS, np.float32)
+        silence[self.blank_id] = 1.0
+        if fold is not None:
+            fold = np.asarray(fold, np.float32)
+            silence = silence @ fold
+        out = np.empty((n_steps, width), np.float32)
+        out[:] = silence
 
         def one(i: int) -> tuple[int, np.ndarray]:
             s = starts[i]
@@ -153,7 +161,7 @@ class PhonemeRecogniser:
                     lo = 0 if i == 0 else margin
                     hi = min(len(probs), n_steps - s) if i == len(starts) - 1 else window - margin
                     hi = min(hi, len(probs), n_steps - s)
-                    out[s + lo:s + hi] = probs[lo:hi]
+                    out[s + lo:s + hi] = probs[lo:hi] if fold is None else probs[lo:hi] @ fold
         return out
 
 
@@ -182,22 +190,26 @@ def recogniser_available() -> tuple[bool, str]:
         return False, str(exc)
 
 
-def cached_posteriors(samples: np.ndarray, recogniser: PhonemeRecogniser, cache_dir: Path | None) -> np.ndarray:
-    """recogniser.posteriors, from the project's speech cache when this audio was seen (float16 on
-    disk, keyed by the samples' SHA-256 and the asset's)."""
+def cached_posteriors(samples: np.ndarray, recogniser: PhonemeRecogniser, cache_dir: Path | None,
+                      fold: np.ndarray | None = None, fold_name: str = "") -> np.ndarray:
+    """recogniser.posteriors (folded by ``fold``, named ``fold_name`` in the cache), from the
+    project's speech cache when this audio was seen (float16 on disk, keyed by the samples' SHA-256,
+    the asset's and the fold)."""
     path = None
+    width = N_TOKENS if fold is None else fold.shape[1]
     if cache_dir is not None:
         key = hashlib.sha256(np.ascontiguousarray(samples, np.float32).tobytes()).hexdigest()[:24]
         cfg = recogniser.config
-        path = Path(cache_dir) / f"{key}_phon_{recogniser.sha256[:12]}_{cfg.window_s:g}_{cfg.margin_s:g}.npy"
+        path = Path(cache_dir) / (f"{key}_phon{fold_name}_{recogniser.sha256[:12]}_{cfg.window_s:g}_"
+                                  f"{cfg.margin_s:g}.npy")
         if path.exists():
             try:
                 cached = np.load(path)
-                if cached.ndim == 2 and cached.shape[1] == N_TOKENS:
+                if cached.ndim == 2 and cached.shape[1] == width:
                     return cached.astype(np.float32)
             except (OSError, ValueError):
                 log.warning("phoneme cache %s is damaged: recognising again", path)
-    probs = recogniser.posteriors(samples)
+    probs = recogniser.posteriors(samples, fold)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
