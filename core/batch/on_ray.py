@@ -447,6 +447,8 @@ def run_on_ray(rows: list[BatchRow], report: BatchReport, config: RayConfig,
                     report.ended(row, Outcome("cancelled", message="stopped before it finished"))
                 pending.clear()
         _relay(ray.get(board.take.remote()), by_number, report)
+    except (ray.exceptions.RayError, ConnectionError) as exc:  # the head (or this node's Ray) went away
+        raise _cluster_lost(exc, config, pending, plan, report) from None
     finally:
         with contextlib.suppress(Exception):
             ray.kill(board)
@@ -454,6 +456,27 @@ def run_on_ray(rows: list[BatchRow], report: BatchReport, config: RayConfig,
         report.state[row.number].message = "not started; runs on the next run of the same list"
     report.write()
     return report
+
+
+def _cluster_lost(exc: Exception, config: RayConfig, pending: dict, plan: Plan, report: BatchReport) -> DubError:
+    """The Ray cluster stopped answering mid-batch: the running rows are marked to run again, the
+    report is written, and one line says what happened and what to do."""
+    for row in pending.values():
+        report.state[row.number] = Outcome("cancelled", start=report.state[row.number].start,
+                                           attempts=report.state[row.number].attempts,
+                                           node=report.state[row.number].node,
+                                           message="the Ray cluster was lost while it ran; it runs again on the next run")
+    pending.clear()
+    for row in plan.remaining():
+        if report.state[row.number].status == "queued":
+            report.state[row.number].message = "not started; runs on the next run of the same list"
+    report.write()
+    finished = sum(1 for o in report.state.values() if o.status in ("done", "skipped"))
+    where = f"the Ray head at {config.address}" if config.address else "the local Ray"
+    log.info("cluster lost: %s", exc)
+    return DubError(f"{where} stopped answering mid-batch ({type(exc).__name__}); {finished} of {len(report.state)} "
+                    f"job(s) finished, report in {report.folder}. Start the head again and run the same "
+                    "command: it runs only what is missing.")
 
 
 def _relay(events: list[tuple], by_number: dict[int, BatchRow], report: BatchReport) -> None:

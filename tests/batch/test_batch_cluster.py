@@ -13,6 +13,8 @@ import csv
 import json
 import os
 import shutil
+import subprocess
+import sys
 import signal
 import tempfile
 import threading
@@ -27,7 +29,7 @@ from core.batch.on_ray import NODE_ID_CHARS, OFFLINE_ENV, RayConfig, run_batch, 
 from core.batch.rows import BatchRow
 from core.commands import JobSpec
 from tests.batch.conftest import cut_speech, frames_and_duration, no_parts, write_csv
-from tests.conftest import copy_project, media
+from tests.conftest import REPO, copy_project, media
 
 pytestmark = [
     pytest.mark.multinode,
@@ -251,3 +253,50 @@ def test_a_node_added_mid_batch_takes_work(two_projects, tmp_path):
             assert frames_and_duration(out / f"{p}-{i}.mp4")[0] == 100  # 4 s at 25 fps
     ran_on = [table[n]["node"].rsplit("/", 1)[1] for n in range(1, 7)]
     assert added in ran_on and set(ran_on) <= first | {added}, (ran_on, first, added)
+
+
+def batch_command(jobs: Path, report: Path, address: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "main.py", "batch", str(jobs), "--report", str(report),
+                             "--address", address], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def test_the_head_lost_mid_batch_ends_in_one_line_and_a_rerun_does_only_what_is_missing(two_projects, tmp_path):
+    anna, _ = two_projects
+    speech = [cut_speech(media("audio/iplap__audio2.wav"), tmp_path / f"s{i}.wav", 2.0, start_s=2.0 * i)
+              for i in range(3)]
+    out, report = tmp_path / "out", tmp_path / "report"
+    jobs = tmp_path / "jobs.csv"
+    write_csv(jobs, [{"kind": "dub", "project": anna.root, "audio": speech[i], "out": out / f"anna-{i}.mp4",
+                      "draft": "true"} for i in range(3)])
+    lines = []
+    with local_cluster(workers=1) as (cluster, _):
+        command = batch_command(jobs, report, cluster.address)
+        try:
+            for line in command.stdout:
+                lines.append(line.rstrip())
+                if "anna-0.mp4: done" in line:  # the rows of one project run in order: 1 and 2 remain
+                    cluster.remove_node(cluster.head_node, allow_graceful=False)
+                    break
+            lines += [line.rstrip() for line in command.stdout]
+            code = command.wait(WAIT_S)
+        finally:
+            if command.poll() is None:
+                command.kill()
+    assert code == 2, lines[-5:]
+    last = lines[-1]
+    assert last.startswith("error: the Ray head at ") and "stopped answering mid-batch" in last, lines[-5:]
+    assert "1 of 3 job(s) finished" in last and str(report) in last and "Traceback" not in "\n".join(lines)
+    first = {int(r["row"]): r for r in csv.DictReader(open(report / "report.csv"))}
+    assert first[1]["status"] == "done" and {first[2]["status"], first[3]["status"]} <= {"queued", "cancelled"}
+    assert not (out / "anna-2.mp4").exists()
+
+    with local_cluster(workers=1) as (cluster, _):  # a new head (another port), the same list again
+        again = batch_command(jobs, report, cluster.address)
+        rerun = again.communicate(timeout=WAIT_S)[0]
+    assert again.returncode == 0, rerun[-2000:]
+    table = {int(r["row"]): r for r in csv.DictReader(open(report / "report.csv"))}
+    assert [table[n]["status"] for n in (1, 2, 3)] == ["skipped", "done", "done"], rerun[-2000:]
+    for i in range(3):
+        assert frames_and_duration(out / f"anna-{i}.mp4")[0] == 50  # 2 s at 25 fps
+    assert no_parts(out)
