@@ -129,6 +129,11 @@ class DubPage(QWidget):
         self.level = LevelMeter()
         self.record_label = QLabel("")
         self.audio_label = QLabel(NO_AUDIO_TEXT)
+        self.takes_combo = QComboBox()
+        self.takes_combo.setObjectName("takesCombo")
+        self.takes_combo.setToolTip("Every audio loaded, recorded or spoken in this project: choose one to "
+                                    "dub it again")
+        self.takes_combo.activated.connect(self._on_take_chosen)
         self.audio_label.setObjectName("audioLabel")
         self.record_label.setWordWrap(True)
         load_row = QHBoxLayout()
@@ -154,6 +159,10 @@ class DubPage(QWidget):
         audio_layout = QVBoxLayout(audio_box)
         audio_layout.addLayout(file_and_mic)
         audio_layout.addWidget(self.script)
+        takes_row = QHBoxLayout()
+        takes_row.addWidget(QLabel("Takes:"))
+        takes_row.addWidget(self.takes_combo, 1)
+        audio_layout.addLayout(takes_row)
         audio_layout.addWidget(self.audio_label)
         audio_layout.addWidget(self.waveform)
         self.audio_label.setWordWrap(True)
@@ -272,6 +281,7 @@ class DubPage(QWidget):
         session.stages_changed.connect(self._on_models_changed)
         self.refresh_devices()
         self.refresh_voices()
+        self.refresh_takes()
         self._update_buttons()
 
     # ---- devices and recording ---------------------------------------------------------------------
@@ -344,7 +354,7 @@ class DubPage(QWidget):
             show_error(self, exc, "The recording could not be saved")
             return None
         self.record_label.setText(f"Recorded {len(samples) / rate:.1f} s")
-        self.load_audio(path)
+        self.load_audio(path, source="recording")
         return path
 
     def _poll_recorder(self) -> None:
@@ -381,7 +391,7 @@ class DubPage(QWidget):
         speech = result.speech
         note = f"; left out (unspeakable): {' '.join(speech.skipped)}" if speech.skipped else ""
         self.script.show_message(f"{speech.duration_s:.1f} s of speech{note}", done=True)
-        self.load_audio(result.path)
+        self.load_audio(result.path, source="script")
 
     # ---- audio ---------------------------------------------------------------------------------------
     def choose_audio(self) -> None:
@@ -392,7 +402,9 @@ class DubPage(QWidget):
             self.session.settings.update_preferences(last_audio_dir=str(Path(path).parent))
             self.load_audio(Path(path))
 
-    def load_audio(self, path: Path) -> bool:
+    def load_audio(self, path: Path, source: str = "file", remember: bool = True) -> bool:
+        """Load an audio to dub; ``remember``: put it at the top of the project's takes (False
+        when it was chosen from them: the list keeps its order)."""
         try:
             audio = jobs.load_audio(path)
         except Exception as exc:  # noqa: BLE001
@@ -400,6 +412,14 @@ class DubPage(QWidget):
             return False
         self.stop_playing()
         self.audio, self.audio_path = audio, Path(path)
+        if self.session.project is not None and remember:
+            from core.takes import add_take
+
+            try:
+                add_take(self.session.project, path, len(audio) / jobs.DUB_AUDIO_RATE, source)
+            except OSError as exc:
+                log.warning("the take list could not be saved: %s", exc)
+        self.refresh_takes()
         seconds = len(audio) / jobs.DUB_AUDIO_RATE
         self.audio_label.setText(f"{self.audio_path.name}: {seconds:.1f} s. Drag the edges of the "
                                  "blue band to trim it.")
@@ -407,6 +427,31 @@ class DubPage(QWidget):
         self.rebuild_preview()
         self._update_buttons()
         return True
+
+    def refresh_takes(self) -> None:
+        """List the project's takes (newest first), the loaded one selected."""
+        from core.takes import list_takes
+
+        project = self.session.project
+        takes = list_takes(project) if project is not None else []
+        blocked = self.takes_combo.blockSignals(True)
+        self.takes_combo.clear()
+        for take in takes:
+            self.takes_combo.addItem(take.describe(), take.path)
+        if not takes:
+            self.takes_combo.addItem("none yet", None)
+        current = str(self.audio_path.resolve()) if self.audio_path is not None else None
+        self.takes_combo.setCurrentIndex(max(self.takes_combo.findData(current), 0))
+        self.takes_combo.setEnabled(bool(takes))
+        self.takes_combo.blockSignals(blocked)
+
+    def _on_take_chosen(self, index: int) -> None:
+        path = self.takes_combo.itemData(index)
+        if path and (self.audio_path is None or str(self.audio_path.resolve()) != path):
+            from core.takes import list_takes
+
+            source = next((t.source for t in list_takes(self.session.project) if t.path == path), "file")
+            self.load_audio(Path(path), source=source, remember=False)
 
     def trim(self) -> tuple[float, float]:
         return self.waveform.trim() if self.audio is not None else (0.0, 0.0)
@@ -670,6 +715,7 @@ class DubPage(QWidget):
         self.audio, self.audio_path, self.last_export = None, None, None
         self.waveform.clear_audio()
         self.audio_label.setText(NO_AUDIO_TEXT)
+        self.refresh_takes()
         self.reveal_button.setEnabled(False)
         self.export_progress.show_message("", done=False)
         self.script.show_message("", done=False)
