@@ -98,12 +98,13 @@ class ExportQueuePanel(QGroupBox):
         return self.session.runner.is_running(QUEUE_JOB)
 
     def add(self, out: Path, audio: Path | None = None, text: str | None = None, voice: str | None = None,
-            rate: float = 1.0, draft: bool = False, start: bool = True) -> QueueEntry:
-        """Queue an export of ``audio`` (or of a script ``text``) to ``out``; starts the queue."""
+            rate: float = 1.0, renderer: str | None = None, start: bool = True) -> QueueEntry:
+        """Queue an export of ``audio`` (or of a script ``text``) to ``out`` with the lower face
+        ``renderer`` (None: the default); starts the queue."""
         if self.queue is None:
             raise RuntimeError("no project open")
         extra = {"voice": voice} if voice else {}
-        entry = self.queue.add(out, audio=audio, text=text, rate=rate, draft=draft, **extra)
+        entry = self.queue.add(out, audio=audio, text=text, rate=rate, renderer=renderer, **extra)
         self.refresh()
         if start:
             self.start()
