@@ -119,7 +119,8 @@ def _ray_output_to(log_file: Path | None) -> Iterator[None]:
         sys.stdout, sys.stderr = mine
         for fd in (1, 2):
             os.dup2(target, fd)
-        yield
+        with _ray_messages_to(log_file):
+            yield
     finally:
         for stream in mine:
             with contextlib.suppress(Exception):
@@ -135,6 +136,29 @@ def _ray_output_to(log_file: Path | None) -> Iterator[None]:
             os.dup2(copy, fd)
             os.close(copy)
         os.close(target)
+
+
+@contextlib.contextmanager
+def _ray_messages_to(log_file: Path) -> Iterator[None]:
+    """The driver prints the cluster's error messages (a node died, with its raylet's last log
+    lines) through Python's sys.stdout, which stays the terminal's: they go to ``log_file`` too."""
+    try:
+        import ray._private.worker as ray_worker
+
+        original = ray_worker.print_to_stdstream
+    except (ImportError, AttributeError):  # another Ray: its messages may reach the terminal
+        yield
+        return
+
+    def to_log(data, ignore_prefix: bool = False) -> None:
+        with contextlib.suppress(OSError), open(log_file, "a", encoding="utf-8") as fh:
+            fh.write("".join(f"({data.get('pid', 'ray')}) {line}\n" for line in data.get("lines", [])))
+
+    ray_worker.print_to_stdstream = to_log
+    try:
+        yield
+    finally:
+        ray_worker.print_to_stdstream = original
 
 
 @contextlib.contextmanager

@@ -287,6 +287,7 @@ def test_the_head_lost_mid_batch_ends_in_one_line_and_a_rerun_does_only_what_is_
     last = lines[-1]
     assert last.startswith("error: the Ray head at ") and "stopped answering mid-batch" in last, lines[-5:]
     assert "1 of 3 job(s) finished" in last and str(report) in last and "Traceback" not in "\n".join(lines)
+    assert not [line for line in lines if "(raylet)" in line], lines  # Ray's messages go to the report folder
     first = {int(r["row"]): r for r in csv.DictReader(open(report / "report.csv"))}
     assert first[1]["status"] == "done" and {first[2]["status"], first[3]["status"]} <= {"queued", "cancelled"}
     assert not (out / "anna-2.mp4").exists()
