@@ -30,7 +30,7 @@ class SelectConfig:
     candidates: int = 12
     inner_weight: float = 3.0
     pose_weight: float = 0.05
-    blur_weight: float = 2.0
+    blur_weight: float = 6.0
     switch: float = 6.0
     hold: float = 1.5
     min_run: int = 6

@@ -39,7 +39,7 @@ class SampleConfig:
     frame on are never used (the held-out tail when evaluating)."""
 
     select: SelectConfig = SelectConfig()
-    fade: int = 4
+    fade: int = 3
     align: bool = True
     exclude_from: int | None = None
     motion_alpha: bool = True
