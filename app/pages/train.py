@@ -285,7 +285,13 @@ class TrainPage(QWidget):
         combo.setToolTip("Speech features the audio model learns from (a variant that cannot load here "
                          "falls back, and the training says so)")
         for name, label in registry.labels().items():
-            combo.addItem(label + (" (default)" if name == registry.DEFAULT else ""), name)
+            text = label + (" (default)" if name == registry.DEFAULT else "")
+            combo.addItem(text, name)
+            combo.setItemData(combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+        # long labels must not widen the page past a 1280 px screen: the list shows them whole
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(22)
+        combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
         combo.currentIndexChanged.connect(lambda _: self.choose_features(combo.currentData()))
         return combo
 
