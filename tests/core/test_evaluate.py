@@ -130,3 +130,31 @@ def test_voice_transfer_follows_each_clip_s_own_audio_in_time(speaking_project, 
         assert r > 0.3, (clip, r)
         for name, control in controls.items():
             assert r > control["clips"][clip]["corr"] + 0.1, (clip, name, r, control["clips"][clip]["corr"])
+
+
+def test_lip_closure_counts_the_closures_of_a_longer_tail(speaking_project):
+    """On the 27 s clip's held-out tail (well over 10 closed-lip frames during speech) evaluate's
+    lip closure is lip_closure() of the tail's tracked lips against the prediction from the tail's
+    own audio: a count of real closures and a finite share, never 0 frames and NaN."""
+    from core.audio2exp import load_audio_model, predict_expressions
+    from core.audio2exp.features import SAMPLE_RATE, frame_features
+    from core.evaluate import _lip_closure
+    from core.holdout import holdout_start
+    from core.lipsync_metrics import lip_closure
+    from core.media import load_audio
+    from core.tracking import load_tracking
+
+    tracking = load_tracking(speaking_project)
+    fps, n = tracking.fps, tracking.n_frames
+    start = holdout_start(n)
+    indices = np.arange(start, n)
+    speech = load_audio(speaking_project.source_video, SAMPLE_RATE)[
+        int(round(start / fps * SAMPLE_RATE)):int(round(n / fps * SAMPLE_RATE))]
+    expressions = predict_expressions(speaking_project, speech, n_frames=len(indices))
+    closure = _lip_closure(speaking_project, tracking, indices, expressions, speech, fps)
+    predicted = load_audio_model(speaking_project).mouth_opening(expressions)
+    expected = lip_closure(tracking.mouth_opening()[indices], predicted, frame_features(speech, fps, len(indices)).gate,
+                           fps)
+    assert closure["frames"] == expected["frames"] >= 10
+    assert 0.0 <= closure["share"] <= closure["share_within_1_frame"] <= 1.0
+    assert closure["share"] == pytest.approx(expected["share"])
