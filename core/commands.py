@@ -49,7 +49,9 @@ class JobSpec:
     features: str | None = None  # train-audio: a name in core.audio2exp.registry (None: its DEFAULT)
     speech_encoder: Path | None = None  # another CTranslate2 Whisper folder, kept by the project; "bundled" = back
     voices: tuple = ()  # evaluate: other talking videos for the voice-transfer figure
-    renderer: str | None = None  # train-renderer: "reference" or "paper" (None: DEFAULT_RENDERER)
+    # dub / run / evaluate: the lower-face variant (core.lowerface; None: its DEFAULT); train-renderer:
+    # the network to train ("reference" or "paper"; None: core.renderer.config.DEFAULT_RENDERER)
+    renderer: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -61,6 +63,13 @@ class JobSpec:
         missing = [name for name in need[self.kind] if getattr(self, name) in (None, "")]
         if missing:
             raise DubError(f"a {self.kind} job needs {' and '.join(missing)}")
+        if self.renderer is not None:
+            from core.lowerface import get_variant
+
+            variant = get_variant(self.renderer)
+            if self.kind == "train-renderer" and not variant.trains:
+                raise DubError(f"{self.renderer!r} has no network to train; train-renderer trains one of "
+                               f"{', '.join(_network_names())}")
         if self.features is not None:
             from core.audio2exp.registry import variant
 
@@ -102,6 +111,12 @@ class JobSpec:
 
     def replace(self, **changes) -> "JobSpec":
         return dataclasses.replace(self, **changes)
+
+
+def _network_names() -> list[str]:
+    from core.lowerface import names
+
+    return names(trains=True)
 
 
 def open_project(spec: JobSpec):
@@ -165,7 +180,7 @@ def build_job(spec: JobSpec, project=None) -> Job:
     if kind == "dub":
         from core.dub import DubConfig, dub_job, dub_text_job
 
-        config = DubConfig(draft=spec.draft, device=spec.torch_device)
+        config = DubConfig(renderer=spec.renderer, draft=spec.draft, device=spec.torch_device)
         if spec.audio is not None:
             return dub_job(project, spec.audio, spec.out, config)
         from core.tts import TtsConfig
@@ -176,7 +191,7 @@ def build_job(spec: JobSpec, project=None) -> Job:
         from core.run_all import RunConfig, run_all_job
 
         config = RunConfig(minutes=spec.minutes if spec.minutes is not None else RunConfig.minutes,
-                           device=spec.torch_device, crop_size=spec.crop_size)
+                           device=spec.torch_device, crop_size=spec.crop_size, renderer=spec.renderer)
         return run_all_job(project, spec.audio, spec.out, config)
     from core.evaluate import EvaluateConfig, evaluate_job
 

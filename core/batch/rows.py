@@ -17,7 +17,7 @@ from core.crop_size import parse_crop_size
 from core.errors import DubError
 
 KEYS = ("kind", "project", "video", "audio", "text", "voice", "rate", "out", "minutes", "draft", "device",
-        "crop_size", "features")
+        "crop_size", "features", "renderer")
 PATH_KEYS = ("project", "video", "audio", "out")
 TRUE, FALSE = ("true", "yes", "1", "y"), ("false", "no", "0", "n", "")
 
@@ -130,7 +130,7 @@ def _spec(path: Path, number: int, where: str, record: dict[str, Any], consent: 
             values["crop_size"] = parse_crop_size(str(record["crop_size"]))
         except ValueError as exc:
             raise bad(f"{exc}.") from None
-    for key in ("text", "voice", "device", "features"):
+    for key in ("text", "voice", "device", "features", "renderer"):
         if record.get(key) not in (None, ""):
             values[key] = str(record[key]).strip() if key != "text" else str(record[key])
     if "text" in values and "\n" not in values["text"]:
