@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.facemodel.topology import N_MESH_VERTICES
+
 log = logging.getLogger(__name__)
 
 OVERLAYS = ("landmarks", "mesh", "render", "mask", "expanded_mask")
@@ -46,6 +48,17 @@ class PreparedFrames:
             self._renderer = FaceRenderer(self.project)
         return self._renderer
 
+    def _wire_triangles(self, model) -> np.ndarray:
+        """The triangles the mesh overlay draws: mediapipe's own 468-point mesh where the model is
+        built on it (the subdivided fitting mesh is so dense that it hides the face at 256 px)."""
+        if model.kind != "mediapipe" or model.n_vertices < N_MESH_VERTICES:
+            return model.triangles
+        if not hasattr(self, "_coarse"):
+            from core.facemodel.topology import mediapipe_triangles, orient_triangles
+
+            self._coarse = orient_triangles(model.mean_shape[:N_MESH_VERTICES], mediapipe_triangles())
+        return self._coarse
+
     def image(self, index: int, overlays: frozenset[str] | set[str] = frozenset()) -> np.ndarray:
         from core import overlays as draw
 
@@ -66,7 +79,7 @@ class PreparedFrames:
         if "mesh" in wanted:
             renderer = self._face_renderer()
             vertices = renderer.screen_vertices(np.array([index]))[0].detach().cpu().numpy()
-            image = draw.draw_wireframe(image, vertices, renderer.model.triangles)
+            image = draw.draw_wireframe(image, vertices, self._wire_triangles(renderer.model), opacity=0.3)
         if "landmarks" in wanted:
             image = draw.draw_landmarks(image, self.tracking.landmarks_crop[index])
         return image

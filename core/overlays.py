@@ -44,8 +44,8 @@ def draw_landmarks(image: np.ndarray, points: np.ndarray, color=LANDMARK_COLOR, 
 
 
 def draw_wireframe(image: np.ndarray, vertices: np.ndarray, triangles: np.ndarray, color=WIRE_COLOR,
-                   only_facing: bool = True) -> np.ndarray:
-    """Triangle edges of a mesh projected into the image.
+                   only_facing: bool = True, opacity: float = 1.0) -> np.ndarray:
+    """Triangle edges of a mesh projected into the image, drawn at ``opacity`` over it.
 
     vertices: float (V, 2+) pixels (a third column, depth growing away from the camera, is used to
     hide triangles facing away when ``only_facing``); triangles: int (F, 3).
@@ -59,7 +59,10 @@ def draw_wireframe(image: np.ndarray, vertices: np.ndarray, triangles: np.ndarra
         # Outward-oriented triangles facing the camera run clockwise on screen (y down): cross < 0.
         tri = tri[cross < 0] if (cross < 0).sum() >= (cross > 0).sum() else tri[cross > 0]
     polys = _fixed(v)[tri]
-    cv2.polylines(out, list(polys), True, color, 1, cv2.LINE_AA, _SHIFT)
+    lines = out.copy() if opacity < 1.0 else out
+    cv2.polylines(lines, list(polys), True, color, 1, cv2.LINE_AA, _SHIFT)
+    if opacity < 1.0:
+        out = cv2.addWeighted(lines, opacity, out, 1.0 - opacity, 0.0)
     return out
 
 
