@@ -61,11 +61,17 @@ class ProgressPanel(QWidget):
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(round(1000 * min(max(record.fraction, 0.0), 1.0))))
         self.bar.setFormat(f"{(record.fraction or 0) * 100:.0f} %")
+        self._elapsed = elapsed_s
         self.times.setText(f"elapsed {format_eta(elapsed_s)}   remaining {format_eta(record.eta_s)}")
 
     def show_message(self, text: str, done: bool | None = None) -> None:
+        """A closing line; ``done`` True fills the bar (and says how long the job took), False
+        empties it, None leaves it."""
         self.stage.setText(text)
         if done is not None:
+            elapsed = getattr(self, "_elapsed", None)
+            self.times.setText(f"took {format_eta(elapsed)}" if done and elapsed else "")
+            self._elapsed = None
             self.bar.setRange(0, 1000)
             self.bar.setValue(1000 if done else 0)
             self.bar.setFormat("100 %" if done else "")
