@@ -87,8 +87,11 @@ def ask_save_path(parent, suggested: Path) -> Path | None:
 
 
 def reveal(path: Path) -> None:
-    """Show the folder holding ``path`` in the system's file manager."""
-    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
+    """Show the folder holding ``path`` in the system's file manager (or say where it is)."""
+    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent))):
+        log.info("no file manager opened %s", path.parent)
+        return False
+    return True
 
 
 class DubPage(QWidget):
@@ -231,7 +234,7 @@ class DubPage(QWidget):
         self.export_progress.cancel_requested.connect(lambda: session.runner.cancel(EXPORT_JOB))
         self.reveal_button = QPushButton("Show in folder")
         self.reveal_button.setEnabled(False)
-        self.reveal_button.clicked.connect(lambda: self.last_export and reveal(self.last_export))
+        self.reveal_button.clicked.connect(self._reveal_export)
         export_box = QGroupBox("Export")
         export_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         export_layout = QVBoxLayout(export_box)
@@ -671,6 +674,11 @@ class DubPage(QWidget):
             self._update_buttons()
 
     # ---- state ---------------------------------------------------------------------------------------
+    def _reveal_export(self) -> None:
+        if self.last_export is not None and not reveal(self.last_export):
+            show_error(self, OSError(f"no file manager opened the folder; the video is {self.last_export}"),
+                       "Show in folder")
+
     def renderer(self) -> str | None:
         """The lower-face variant chosen (None: the default)."""
         return self.renderer_choice.currentData()

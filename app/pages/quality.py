@@ -330,8 +330,9 @@ class QualityPage(QWidget):
 
     def _open_externally(self) -> None:
         path = self._video_path()
-        if path is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        if path is not None and not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            show_error(self, OSError(f"no video player on this computer opens {path.name}; it is in "
+                                     f"{path.parent}"), "No video player found")
 
     def toggle_play(self) -> None:
         if self.play_timer.isActive():
