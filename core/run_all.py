@@ -36,6 +36,7 @@ class RunConfig:
 def run_all_job(project, audio_path: Path | str, out_path: Path | str, config: RunConfig = RunConfig()) -> Job[DubResult]:
     from core.audio2exp import AudioTrainConfig, train_audio_job
     from core.prepare import PrepareConfig, prepare_job
+    from core.history import record_history
     from core.lowerface import DEFAULT, get_variant
     from core.renderer import RendererTrainConfig, train_renderer_job
 
@@ -44,7 +45,9 @@ def run_all_job(project, audio_path: Path | str, out_path: Path | str, config: R
     report = yield from within(prepare_job(project, PrepareConfig(
         crop_size=config.crop_size, profile=config.device)), (0.0, 0.2))
     log.info("readiness: %s", report.verdict)
-    yield from within(train_audio_job(project, AudioTrainConfig()), (0.2, 0.25))
+    # the curves are kept as the app's Train page and train-audio keep them
+    yield from within(record_history(project, "audio_model", train_audio_job(project, AudioTrainConfig()),
+                                     continues=False), (0.2, 0.25))
     info = probe(audio_path)
     n_out = output_frame_count(int(info.duration * FEATURE_RATE), FEATURE_RATE, project.source_info["fps"])
     used = (time.monotonic() - started) / 60
@@ -54,7 +57,8 @@ def run_all_job(project, audio_path: Path | str, out_path: Path | str, config: R
         renderer_config = RendererTrainConfig.for_device(
             "auto", minutes=None if config.renderer_steps else minutes, steps=config.renderer_steps,
             renderer=variant.name)
-        yield from within(train_renderer_job(project, renderer_config), (0.25, 0.85))
+        yield from within(record_history(project, "renderer", train_renderer_job(project, renderer_config)),
+                          (0.25, 0.85))
     elif variant.trains:
         log.warning("%.1f minutes left for the %s: dubbing with the sample-based lower face", minutes, variant.label)
         renderer = DEFAULT

@@ -30,6 +30,12 @@ def test_run_from_two_files_gives_a_dubbed_video(tmp_path, short_video, speech_w
     for stage in ("tracking", "fitting", "samples", "audio_model"):
         assert project.is_current(stage), stage
     assert project.is_current("renderer") == (renderer is not None)
+    from core.history import history_path
+
+    # the training curves are kept, as from the app or train-audio (a project made by run opened
+    # with empty charts before)
+    assert history_path(project, "audio_model").exists()
+    assert history_path(project, "renderer").exists() == (renderer is not None)
     fractions = [p.fraction for p in seen if p.fraction is not None]
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
     assert np.isfinite(fractions).all()
