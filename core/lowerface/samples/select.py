@@ -115,10 +115,3 @@ def choose_sources(index, wanted_lips: np.ndarray, wanted_euler: np.ndarray, all
         slot = int(prev_t[slot])
     return chosen
 
-
-def switch_points(chosen: np.ndarray, index) -> np.ndarray:
-    """bool (T,): output frames whose source does not continue (or hold) the previous one's."""
-    frames = index.frames[chosen]
-    out = np.zeros(len(chosen), bool)
-    out[1:] = (frames[1:] != frames[:-1] + 1) & (frames[1:] != frames[:-1])
-    return out
