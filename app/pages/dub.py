@@ -745,6 +745,16 @@ class DubPage(QWidget):
         self.device_combo.setEnabled(bool(self.devices))
         self.export_button.setEnabled(has_project and self.audio is not None and not busy)
         self.queue_button.setEnabled(has_project and self.audio is not None)
+        # a greyed-out button says why
+        why = ("Open or create a project first" if not has_project else
+               "Load, record or speak the audio to dub first" if self.audio is None else
+               "Another job is running (training, an export or the queue): wait for it, or use "
+               "Add to queue" if busy else
+               "Write the dubbed video at the original resolution and frame rate (Ctrl+E)")
+        self.export_button.setToolTip(why)
+        self.queue_button.setToolTip(why if not self.queue_button.isEnabled() else
+                                     "Export this audio later, after the exports already queued; the "
+                                     "queue runs in the background and is kept in the project")
         if not self.session.runner.is_running(SPEAK_JOB):  # while speaking, the button cancels
             self.script.speak_button.setEnabled(has_project and not busy)
 
