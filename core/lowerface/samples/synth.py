@@ -44,6 +44,7 @@ class SampleConfig:
     exclude_from: int | None = None
     motion_alpha: bool = True
     multiband: bool = True
+    raster_scale: float = 0.5
 
 
 class PosedMesh:
@@ -75,7 +76,7 @@ class SampleSynthesizer:
         self.has_face = self.faces.has_face
         model = self.faces.model
         self.lip_shape = LipShape(model, self.index.pixels_per_unit)
-        self.warper = SampleWarper(model, self.faces.size, config.motion_alpha)
+        self.warper = SampleWarper(model, self.faces.size, config.motion_alpha, config.raster_scale)
         self.mesh = PosedMesh(model, self.params, self.faces.size)
         self.frame_size = self.tracking.frame_size
         allowed = np.ones(len(self.index.frames), bool)

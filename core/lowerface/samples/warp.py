@@ -92,7 +92,7 @@ class SampleWarper:
     """One output frame at a time. Only the triangles that can reach the lower face are
     rasterised (in crop pixels, a few ms); the resampling is in video pixels."""
 
-    def __init__(self, model, crop_size: int, motion_alpha: bool = False) -> None:
+    def __init__(self, model, crop_size: int, motion_alpha: bool = False, raster_scale: float = 1.0) -> None:
         faces, centre, skirt = draft_mesh(model.triangles, model.n_vertices)
         n_face, n_fan = len(model.triangles), len(INNER_LIPS)
         rows = np.arange(len(faces))
@@ -108,6 +108,10 @@ class SampleWarper:
         self.faces = torch.from_numpy(np.ascontiguousarray(faces[keep]))
         self.is_lower = torch.from_numpy(np.r_[lower[keep], False])  # index -1 (no triangle) -> False
         self.size = crop_size
+        # the map is piecewise affine: rasterised at a fraction of the crop and resized, it loses
+        # little (the video pixels are still resampled once, at full resolution)
+        self.raster_size = max(16, int(round(crop_size * raster_scale)))
+        self.scale = self.raster_size / crop_size
         self.weights = None
         if motion_alpha:
             self.weights = torch.from_numpy(expression_motion(model, faces.max() + 1, centre, skirt))[None, :, None]
@@ -119,18 +123,26 @@ class SampleWarper:
         if self.weights is None:
             return np.ones((self.size, self.size), np.float32)
         with torch.no_grad(), torch_threads(1):
-            return interpolate(self.weights, raster, self.faces)[0, ..., 0].numpy()
+            weight = interpolate(self.weights, raster, self.faces)[0, ..., 0].numpy()
+        return self._to_crop(weight)
+
+    def _to_crop(self, image: np.ndarray) -> np.ndarray:
+        """A raster-sized image resized to the crop (the identity at raster_scale 1)."""
+        if self.raster_size == self.size:
+            return image
+        return cv2.resize(image, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
 
     def rasterize(self, target_vertices: np.ndarray):
         """The output frame's mesh (V, 3) in its crop pixels, rasterised: (raster, lower-face mask
         float32 (S, S) with the mouth's inside)."""
         dst = extend_vertices(target_vertices, target_vertices)
+        dst[:, :2] *= self.scale
         with torch.no_grad(), torch_threads(1):
             dst_t = torch.from_numpy(np.ascontiguousarray(dst, np.float32))[None]
             dst_t[..., 2] = 1.0  # orthographic: no depth order needed on a single face
-            raster = rasterize(dst_t, self.faces, self.size, self.size, perspective=False)
+            raster = rasterize(dst_t, self.faces, self.raster_size, self.raster_size, perspective=False)
             lower = self.is_lower[raster.tri_id[0]].numpy().astype(np.float32)
-        return raster, lower
+        return raster, (self._to_crop(lower) > 0.5).astype(np.float32)
 
     def source_map(self, raster, source_vertices: np.ndarray, source_box: np.ndarray,
                    source_origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -154,6 +166,8 @@ class SampleWarper:
         Returns (pixels float32 (h, w, 3), covered float32 (h, w))."""
         x0, y0, w, h = region
         m = frame_to_crop_index(target_box, self.size, x0, y0)
+        m = m * self.scale  # crop pixel indices -> raster pixel indices
+        m[:, 2] += 0.5 * self.scale - 0.5
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         map_x = cv2.warpAffine(sample_map[..., 0], m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
         map_y = cv2.warpAffine(sample_map[..., 1], m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
