@@ -95,6 +95,7 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
     opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
     rng = np.random.default_rng(config.seed)
     step, elapsed0, best = 0, 0.0, {"step": 0, "val_l1_255": math.inf, "val_psnr": 0.0}
+    starts = [0]  # the step each run of this training started at (a resumed run adds its own)
     if state is not None:
         gen.load_state_dict(state["generator"])
         disc.load_state_dict(state["discriminator"])
@@ -103,6 +104,7 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
         step, elapsed0, best = int(state["step"]), float(state["elapsed_s"]), dict(state["best"])
         rng.bit_generator.state = state["numpy_rng"]
         torch.set_rng_state(state["torch_rng"])
+        starts = [int(s) for s in state.get("starts", [0])] + [step]
         log.info("resuming renderer training at step %d (%.1f min done)", step, elapsed0 / 60)
 
     if config.warp_refs and face_renderer is None:
@@ -123,7 +125,7 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
                 "elapsed_s": elapsed(), "best": best, "numpy_rng": rng.bit_generator.state,
                 "torch_rng": torch.get_rng_state(), "window": window.to_json(),
                 "fitting_key": project.stage("fitting").key, "config": config.to_json(),
-                "references": references}
+                "references": references, "starts": starts}
 
     def evaluate() -> tuple[dict[str, float], np.ndarray]:
         fake, figures = eval_step(gen, val_batch)

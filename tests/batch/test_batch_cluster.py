@@ -226,6 +226,8 @@ def test_training_on_a_lost_node_resumes_from_its_checkpoint_on_another(trained_
     assert row["node"].rsplit("/", 1)[1] != victim
     final = torch.load(last, map_location="cpu", weights_only=False)
     assert final["step"] > killed_at and final["elapsed_s"] >= 0.5 * 60
+    # the retry started where a checkpoint of the first attempt left off, not from scratch
+    assert len(final["starts"]) == 2 and killed_at <= final["starts"][1] <= final["step"], final["starts"]
     assert project.stage("renderer").status == "done"
     # a fresh start evaluates at step 0: the retry did not, it went on from the checkpoint
     evaluations = json.loads(history.read_text())["evaluations"]
