@@ -101,6 +101,19 @@ def speech_gate(energy_db: np.ndarray, config: AudioFeatureConfig) -> np.ndarray
     return _soft_ramp(energy_db, centre - half, centre + half) * _soft_ramp(energy_db, *config.gate_abs_db)
 
 
+def check_samples(samples) -> np.ndarray:
+    """float32 (n,): the audio as every speech feature needs it (mono, not empty, finite);
+    ValueError saying what is wrong otherwise."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ValueError(f"audio must be mono (n,), got shape {samples.shape}")
+    if samples.size == 0:
+        raise ValueError("audio is empty")
+    if not np.all(np.isfinite(samples)):
+        raise ValueError("audio holds NaN or infinite samples")
+    return samples
+
+
 def step_features(samples: np.ndarray, config: AudioFeatureConfig = AudioFeatureConfig(),
                   block_steps: int = 6000) -> np.ndarray:
     """Normalised, gated features at 100 Hz.
@@ -110,13 +123,7 @@ def step_features(samples: np.ndarray, config: AudioFeatureConfig = AudioFeature
     are computed ``block_steps`` steps (60 s) at a time, so memory does not grow with the audio's
     length beyond the small per-step rows.
     """
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim != 1:
-        raise ValueError(f"audio must be mono (n,), got shape {samples.shape}")
-    if samples.size == 0:
-        raise ValueError("audio is empty")
-    if not np.all(np.isfinite(samples)):
-        raise ValueError("audio holds NaN or infinite samples")
+    samples = check_samples(samples)
     cepstra, energy_db = _cepstra_and_energy(samples, config, block_steps)
     gate = speech_gate(energy_db, config)
     values = np.concatenate([cepstra, energy_db[:, None]], axis=1)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.audio2exp.features import SAMPLE_RATE, FrameFeatures, frame_count, sample_steps, step_features
+from core.audio2exp.features import (SAMPLE_RATE, FrameFeatures, check_samples, frame_count, sample_steps,
+                                     step_features)
 from core.audio2exp.phonemes import STEP_S, PhonemeError, cached_posteriors, load_recogniser
 from core.audio2exp.visemes import CLASSES, bilabial_events, class_matrix, phoneme_steps
 
@@ -40,13 +41,7 @@ def check_audio(samples: np.ndarray, fps: float, n_frames: int | None) -> tuple[
     """The checks every variant makes: mono finite non-empty audio, positive fps, >= 1 frame."""
     if not (fps > 0 and np.isfinite(fps)):
         raise ValueError(f"fps must be a positive number, got {fps}")
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim != 1:
-        raise ValueError(f"audio must be mono (n,), got shape {samples.shape}")
-    if samples.size == 0:
-        raise ValueError("audio is empty")
-    if not np.all(np.isfinite(samples)):
-        raise ValueError("audio holds NaN or infinite samples")
+    samples = check_samples(samples)
     if n_frames is None:
         n_frames = frame_count(len(samples), fps, SAMPLE_RATE)
     if n_frames < 1:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.atomic import atomic_path
+from core.audio2exp.step_cache import audio_key, cached_rows
 from core.errors import DubError
 
 log = logging.getLogger(__name__)
@@ -198,24 +198,7 @@ def cached_posteriors(samples: np.ndarray, recogniser: PhonemeRecogniser, cache_
     path = None
     width = N_TOKENS if fold is None else fold.shape[1]
     if cache_dir is not None:
-        key = hashlib.sha256(np.ascontiguousarray(samples, np.float32).tobytes()).hexdigest()[:24]
         cfg = recogniser.config
-        path = Path(cache_dir) / (f"{key}_phon{fold_name}_{recogniser.sha256[:12]}_{cfg.window_s:g}_"
-                                  f"{cfg.margin_s:g}.npy")
-        if path.exists():
-            try:
-                cached = np.load(path)
-                if cached.ndim == 2 and cached.shape[1] == width:
-                    return cached.astype(np.float32)
-            except (OSError, ValueError):
-                log.warning("phoneme cache %s is damaged: recognising again", path)
-    probs = recogniser.posteriors(samples, fold)
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(path) as tmp:
-                with open(tmp, "wb") as f:
-                    np.save(f, probs.astype(np.float16))
-        except OSError as exc:  # a full disk costs speed, not the result
-            log.warning("cannot write the phoneme cache %s: %s", path, exc)
-    return probs
+        path = Path(cache_dir) / (f"{audio_key(samples)}_phon{fold_name}_{recogniser.sha256[:12]}_"
+                                  f"{cfg.window_s:g}_{cfg.margin_s:g}.npy")
+    return cached_rows(path, width, lambda: recogniser.posteriors(samples, fold), "phoneme")

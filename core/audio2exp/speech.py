@@ -12,17 +12,16 @@ project's speech_cache/ folder, so training again or dubbing the same file again
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from core.atomic import atomic_path
 from core.audio2exp.encoder import STEP_S, EncoderConfig, EncoderError, SpeechEncoder, load_encoder
 from core.audio2exp.features import AudioFeatureConfig, FrameFeatures, sample_steps, step_features
 from core.audio2exp.prior import prior_for
+from core.audio2exp.step_cache import audio_key, cached_rows
 
 log = logging.getLogger(__name__)
 
@@ -100,33 +99,12 @@ def resolve_whisper(config: AudioFeatureConfig) -> tuple[AudioFeatureConfig, str
     return resolved, note
 
 
-def _audio_key(samples: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(samples, np.float32).tobytes()).hexdigest()[:24]
-
-
 def encoder_steps(samples: np.ndarray, encoder: SpeechEncoder, cache_dir: Path | None = None) -> np.ndarray:
     """Raw encoder features float32 (M, dim) at 50 Hz, from the cache when this audio was seen."""
     path = None
     if cache_dir is not None:
-        name = f"{_audio_key(samples)}_{encoder.sha256[:12]}_{encoder.config.margin_s:g}.npy"
-        path = Path(cache_dir) / name
-        if path.exists():
-            try:
-                cached = np.load(path)
-                if cached.ndim == 2 and cached.shape[1] == encoder.dim:
-                    return cached.astype(np.float32)
-            except (OSError, ValueError):
-                log.warning("speech cache %s is damaged: computing again", path)
-    steps = encoder.encode(samples)
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(path) as tmp:
-                with open(tmp, "wb") as f:
-                    np.save(f, steps.astype(np.float16))
-        except OSError as exc:  # a full disk costs speed, not the result
-            log.warning("cannot write the speech cache %s: %s", path, exc)
-    return steps
+        path = Path(cache_dir) / f"{audio_key(samples)}_{encoder.sha256[:12]}_{encoder.config.margin_s:g}.npy"
+    return cached_rows(path, encoder.dim, lambda: encoder.encode(samples), "speech")
 
 
 def normalise_steps(raw: np.ndarray, gate: np.ndarray, clip_sigma: float = 5.0) -> np.ndarray:
