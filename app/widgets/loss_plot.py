@@ -9,7 +9,8 @@ COLORS = ["#4e9af1", "#f1884e", "#5cc46b", "#d35cc4", "#e0c341", "#56c8d1", "#b0
 # what the trainers report, in words for the legend
 LABELS = {"d": "discriminator", "g_gan": "realism", "l1": "pixel error (L1 x 100)",
           "l1_255": "pixel error (of 255)", "val_l1_255": "held-out pixel error (of 255)",
-          "detail": "detail", "loss": "error", "val_loss": "held-out error"}
+          "detail": "detail", "loss": "error", "val_loss": "held-out error",
+          "val_mouth_nmse": "held-out mouth error"}
 
 
 def label(name: str) -> str:
