@@ -98,16 +98,15 @@ class ExportQueuePanel(QGroupBox):
         return self.session.runner.is_running(QUEUE_JOB)
 
     def add(self, out: Path, audio: Path | None = None, text: str | None = None, voice: str | None = None,
-            rate: float = 1.0, renderer: str | None = None, start: bool = True) -> QueueEntry:
+            rate: float = 1.0, renderer: str | None = None) -> QueueEntry:
         """Queue an export of ``audio`` (or of a script ``text``) to ``out`` with the lower face
-        ``renderer`` (None: the default); starts the queue."""
+        ``renderer`` (None: the default). Only adds: *Run queue* (``start``) runs the queue, as the
+        README says; a running queue picks the new entry up by itself."""
         if self.queue is None:
             raise RuntimeError("no project open")
         extra = {"voice": voice} if voice else {}
         entry = self.queue.add(out, audio=audio, text=text, rate=rate, renderer=renderer, **extra)
         self.refresh()
-        if start:
-            self.start()
         return entry
 
     def start(self) -> None:
@@ -136,7 +135,6 @@ class ExportQueuePanel(QGroupBox):
         if entry is not None and self.queue is not None and entry.status in FINISHED:
             self.queue.retry(entry.id)
             self.refresh()
-            self.start()
 
     def remove_selected(self) -> None:
         entry = self.selected()

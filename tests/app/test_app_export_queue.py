@@ -77,11 +77,17 @@ def test_two_exports_queue_up_and_run_one_after_another(window, qtbot, tmp_path,
     page.load_audio(short_clips[0])
     qtbot.mouseClick(page.queue_button, Qt.MouseButton.LeftButton)
     page.load_audio(short_clips[1])
-    qtbot.mouseClick(page.queue_button, Qt.MouseButton.LeftButton)  # while the first one runs
+    qtbot.mouseClick(page.queue_button, Qt.MouseButton.LeftButton)
     panel = page.export_queue
-    assert panel.list.topLevelItemCount() == 2 and panel.run_button.text() == "Stop queue"
+    # Adding only adds (the README: *Run queue* starts it)
+    assert panel.list.topLevelItemCount() == 2 and not panel.running
+    assert [e.status for e in panel.entries] == ["queued", "queued"]
+    assert panel.run_button.text() == "Run queue" and panel.run_button.isEnabled()
+    assert "Press Run queue" in panel.summary.text()
     statuses = []
     panel.changed.connect(lambda: statuses.append([e.status for e in panel.entries]))
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    assert panel.running and panel.run_button.text() == "Stop queue"
     qtbot.waitUntil(lambda: not panel.running, timeout=300000)
     assert [e.status for e in panel.entries] == ["done", "done"]
     assert ["done", "running"] in statuses  # one after the other, never both at once
@@ -109,6 +115,8 @@ def test_the_queue_survives_closing_the_app(qtbot, app_settings, tmp_path, short
     page = open_project(win, project.root)
     panel = page.export_queue
     panel.add(tmp_path / "later.mp4", audio=short_clips[0])
+    assert not panel.running
+    panel.start()
     qtbot.waitUntil(started.is_set, timeout=60000)
     assert [e.status for e in ExportQueue(project.root).entries()] == ["running"]
     win.close()  # cancels the queue job; its export goes back to the queue
