@@ -32,7 +32,7 @@ def train_audio(project):
     from core.audio2exp import AudioTrainConfig, train_audio_job
     from core.audio2exp.features import AudioFeatureConfig
     from core.audio2exp.speech import project_features
-    from core.history import record_history
+    from core.project.history import record_history
 
     config = AudioTrainConfig(features=AudioFeatureConfig(kind=project_features(project)))
     return record_history(project, "audio_model", train_audio_job(project, config), continues=False)
@@ -47,7 +47,7 @@ def train_renderer(project, minutes: float | None = None, steps: int | None = No
     budget), so the time already spent on the current face capture is added here (nothing when the
     project's renderer is the other kind: that one starts afresh).
     """
-    from core.history import record_history
+    from core.project.history import record_history
     from core.renderer import RendererTrainConfig, train_renderer_job
     from core.renderer.config import DEFAULT_RENDERER
 

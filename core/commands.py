@@ -164,7 +164,7 @@ def build_job(spec: JobSpec, project=None) -> Job:
         config = AudioTrainConfig(**({"model": spec.model} if spec.model else {}),
                                   **({"epochs": spec.epochs} if spec.epochs else {}),
                                   features=AudioFeatureConfig(kind=spec.features or DEFAULT))
-        from core.history import record_history
+        from core.project.history import record_history
 
         return record_history(project, "audio_model", train_audio_job(project, config), continues=False)
     if kind == "train-renderer":
@@ -174,7 +174,7 @@ def build_job(spec: JobSpec, project=None) -> Job:
                                                 **({"renderer": spec.renderer} if spec.renderer else {}))
         if spec.checkpoint_minutes is not None:
             config = dataclasses.replace(config, checkpoint_every_s=spec.checkpoint_minutes * 60.0)
-        from core.history import record_history
+        from core.project.history import record_history
 
         return record_history(project, "renderer", train_renderer_job(project, config))  # curves kept
     if kind == "dub":

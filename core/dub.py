@@ -13,7 +13,7 @@ import numpy as np
 from core.errors import DubError
 from core.jobs import Job, ProgressClock
 from core.media import VideoReader, VideoWriter, load_audio, stream_audio
-from core.provenance import synthetic_metadata
+from core.project.provenance import synthetic_metadata
 from core.timeline import frames_in_order, pingpong_indices
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from core.holdout import holdout_start
 from core.jobs import Job, ProgressClock, within
 from core.media import VideoReader, VideoWriter, load_audio
 from core.metrics import MouthSharpness, correlation, mean_abs_error, psnr, ssim
-from core.provenance import synthetic_metadata
+from core.project.provenance import synthetic_metadata
 from core.tracking import load_tracking
 from core.tracking.crop import crop_image, to_crop_coords
 from core.tracking.store import CHIN_BOTTOM, FOREHEAD_TOP, LOWER_INNER_LIP, UPPER_INNER_LIP

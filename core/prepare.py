@@ -153,7 +153,7 @@ def prepare_job(project, config: PrepareConfig = PrepareConfig()) -> Job[Readine
 def _check_disk_for_tracking(project, tracking_config) -> None:
     """Before tracking writes the crops: warn (log) when the free disk will not hold them (the crop
     side is not known before tracking: the chosen one, or the profile's cap for 'auto')."""
-    from core import disk_need
+    from core.project import disk_need
     from core.crop_size import crop_cap
     from core.tracking.store import CROPS_FILE
 
@@ -171,7 +171,7 @@ def _check_disk_for_tracking(project, tracking_config) -> None:
 
 def _check_disk_for_renderer(project, report: ReadinessReport) -> None:
     """The next stage that writes much is renderer training (its cache): say what it needs."""
-    from core import disk_need
+    from core.project import disk_need
 
     need = disk_need.check("renderer training (its cache)",
                            disk_need.renderer_cache_bytes(report.frames, report.crop_px), project.root)

@@ -36,7 +36,7 @@ class RunConfig:
 def run_all_job(project, audio_path: Path | str, out_path: Path | str, config: RunConfig = RunConfig()) -> Job[DubResult]:
     from core.audio2exp import AudioTrainConfig, train_audio_job
     from core.prepare import PrepareConfig, prepare_job
-    from core.history import record_history
+    from core.project.history import record_history
     from core.lowerface import DEFAULT, get_variant
     from core.renderer import RendererTrainConfig, train_renderer_job
 

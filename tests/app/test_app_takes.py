@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from core.takes import add_take, list_takes
+from core.project.takes import add_take, list_takes
 
 
 def test_the_take_list_keeps_each_audio_once_newest_first(project_copy, speech_wav, tmp_path):

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from core import disk_need
+from core.project import disk_need
 from core.prepare import ReadinessReport, _check_disk_for_renderer
 
 TEN_MINUTES = 15_000  # frames at 25 fps
@@ -30,7 +30,7 @@ def test_readiness_warns_with_the_size_needed_when_the_disk_is_short(tmp_path, m
     project = SimpleNamespace(root=tmp_path)
     monkeypatch.setattr(disk_need, "free_bytes", lambda folder: 0.2e9)
     short = report(TEN_MINUTES, 320)
-    with caplog.at_level(logging.WARNING, logger="core.disk_need"):
+    with caplog.at_level(logging.WARNING, logger="core.project.disk_need"):
         _check_disk_for_renderer(project, short)
     need = disk_need.renderer_cache_bytes(TEN_MINUTES, 320) / 1e9
     assert f"about {need:.1f} GB and 0.2 GB are free" in short.advice[-1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.history import TrainingHistory, record_history
+from core.project.history import TrainingHistory, record_history
 from core.jobs import Progress
 
 
@@ -90,9 +90,9 @@ def trainer_like_job(steps, eval_every, stop_after=None):
 
 
 def test_the_curves_are_on_disk_while_training_runs_so_a_killed_training_keeps_them(tmp_path, monkeypatch):
-    import core.history
+    import core.project.history
 
-    monkeypatch.setattr(core.history, "SAVE_EVERY_S", 0.0)  # save at every record
+    monkeypatch.setattr(core.project.history, "SAVE_EVERY_S", 0.0)  # save at every record
     project = Folder(tmp_path)
     gen = record_history(project, "renderer", trainer_like_job(10, eval_every=4))
     for _ in range(8):  # steps 0..7 taken; the job is still running (or killed right here)

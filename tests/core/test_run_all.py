@@ -30,7 +30,7 @@ def test_run_from_two_files_gives_a_dubbed_video(tmp_path, short_video, speech_w
     for stage in ("tracking", "fitting", "samples", "audio_model"):
         assert project.is_current(stage), stage
     assert project.is_current("renderer") == (renderer is not None)
-    from core.history import history_path
+    from core.project.history import history_path
 
     # the training curves are kept, as from the app or train-audio (a project made by run opened
     # with empty charts before)

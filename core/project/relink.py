@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from core.errors import ProjectError
+from core.project.fingerprint import file_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,6 @@ def candidate_paths(project) -> list[Path]:
 
 def matches(project, path: Path) -> bool:
     """True if ``path`` is the video this project was made from (its fingerprint matches)."""
-    from core.project import file_fingerprint
-
     expected = project.manifest["source"]["fingerprint"]
     try:
         if not path.is_file() or path.stat().st_size != expected.get("size"):
@@ -55,8 +54,6 @@ def relink(project, video: Path | str) -> Path:
     """Point ``project`` at ``video`` (saved in the manifest) after checking it is the same video.
 
     Raises ProjectError, saying what differs, for a missing file or another video."""
-    from core.project import file_fingerprint
-
     video = Path(video).expanduser().resolve()
     if not video.is_file():
         raise ProjectError(f"{video}: there is no file here. Choose the project's video.")

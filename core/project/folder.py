@@ -25,7 +25,10 @@ from typing import Any
 
 from core import __version__
 from core.atomic import write_bytes, write_json
-from core.errors import ProjectError
+from core.errors import MediaError, ProjectError
+from core.media import probe
+from core.project.fingerprint import file_fingerprint
+from core.project.relink import relink, relink_if_found
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +43,6 @@ STATUSES = ("pending", "running", "done", "failed", "cancelled")
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def file_fingerprint(path: Path, chunk: int = 1 << 20) -> dict[str, Any]:
-    """Size and SHA-256 of the first and last MiB: cheap, and changes when the video does."""
-    size = path.stat().st_size
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        digest.update(fh.read(chunk))
-        if size > chunk:
-            fh.seek(max(size - chunk, chunk))
-            digest.update(fh.read(chunk))
-    return {"size": size, "sha256_head_tail": digest.hexdigest()}
 
 
 def settings_key(settings: dict[str, Any], inputs: dict[str, str] | None = None) -> str:
@@ -97,8 +88,6 @@ class Project:
 
         ``consent`` must be True: the user confirmed the right to use the person's face and voice.
         """
-        from core.media import probe  # local: keeps project import light
-
         root, video = Path(root).expanduser().resolve(), Path(video).expanduser().resolve()
         if not consent:
             raise ProjectError("Creating a project needs your confirmation that you have the right to "
@@ -107,7 +96,6 @@ class Project:
             raise ProjectError(f"{root} already holds a project. Open it, or choose an empty folder.")
         info = probe(video)
         if not info.has_video:
-            from core.errors import MediaError
             raise MediaError(f"{video}: the file has no video stream. Choose a video of the person talking.")
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -163,8 +151,6 @@ class Project:
         except (TypeError, ValueError, AttributeError) as exc:
             raise ProjectError(f"{path}: the project's stage records are damaged ({exc}). "
                                "Create a new project from the same video.") from exc
-        from core.relink import relink_if_found
-
         old_path = manifest["source"].get("path")
         if relink_if_found(project) is not None:
             project.relinked_from = old_path
@@ -240,8 +226,6 @@ class Project:
 
     def relink_source(self, new_path: Path | str) -> Path:
         """Point the project at a moved copy of the same video (checked by fingerprint)."""
-        from core.relink import relink
-
         return relink(self, new_path)
 
     def source_changed(self) -> bool:
