@@ -416,7 +416,7 @@ class DubPage(QWidget):
         self.stop_playing()
         self.audio, self.audio_path = audio, Path(path)
         if self.session.project is not None and remember:
-            from core.takes import add_take
+            from core.project.takes import add_take
 
             try:
                 add_take(self.session.project, path, len(audio) / jobs.DUB_AUDIO_RATE, source)
@@ -433,7 +433,7 @@ class DubPage(QWidget):
 
     def refresh_takes(self) -> None:
         """List the project's takes (newest first), the loaded one selected."""
-        from core.takes import list_takes
+        from core.project.takes import list_takes
 
         project = self.session.project
         takes = list_takes(project) if project is not None else []
@@ -451,7 +451,7 @@ class DubPage(QWidget):
     def _on_take_chosen(self, index: int) -> None:
         path = self.takes_combo.itemData(index)
         if path and (self.audio_path is None or str(self.audio_path.resolve()) != path):
-            from core.takes import list_takes
+            from core.project.takes import list_takes
 
             source = next((t.source for t in list_takes(self.session.project) if t.path == path), "file")
             self.load_audio(Path(path), source=source, remember=False)

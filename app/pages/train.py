@@ -20,7 +20,7 @@ from app.session import Session
 from app.widgets.image_view import ImageView
 from app.widgets.loss_plot import LossPlot
 from app.widgets.progress_panel import ProgressPanel
-from core.history import TrainingHistory
+from core.project.history import TrainingHistory
 
 log = logging.getLogger(__name__)
 
