@@ -43,7 +43,7 @@ class PreparedFrames:
 
     def _face_renderer(self):
         if self._renderer is None:
-            from core.render import FaceRenderer
+            from core.facerender.render import FaceRenderer
 
             self._renderer = FaceRenderer(self.project)
         return self._renderer
@@ -60,7 +60,7 @@ class PreparedFrames:
         return self._coarse
 
     def image(self, index: int, overlays: frozenset[str] | set[str] = frozenset()) -> np.ndarray:
-        from core import overlays as draw
+        from core.facerender import overlays as draw
 
         if not 0 <= index < self.n_frames:
             raise IndexError(f"frame {index} is outside 0..{self.n_frames - 1}")

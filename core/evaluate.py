@@ -172,7 +172,7 @@ def _bilabial_recall(project, tracking, indices, expressions, segment, fps) -> d
 def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[EvaluateResult]:
     """Measure the trained models on the held-out tail; writes evaluation/ in the project."""
     from core.audio2exp import predict_expressions
-    from core.render import FaceRenderer
+    from core.facerender.render import FaceRenderer
     from core.lowerface import make_synthesizer, ready_variants
 
     tracking = load_tracking(project)

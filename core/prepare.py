@@ -128,7 +128,7 @@ def readiness(tracking, has_audio: bool, fit_metrics: dict[str, Any], crop_scale
 
 def prepare_job(project, config: PrepareConfig = PrepareConfig()) -> Job[ReadinessReport]:
     """Track, fit, and report. Each stage resumes or is skipped when already current."""
-    from core.fitting import FitConfig, fit_job
+    from core.fitting.job import FitConfig, fit_job
 
     tracking_config = config.tracking()
     _check_disk_for_tracking(project, tracking_config)

@@ -92,3 +92,8 @@ def lower_face(mean_shape: np.ndarray, nose_tip: int | np.ndarray) -> np.ndarray
     """bool (V,): vertices below the nose tip (y down), the paper's lower-face region."""
     y_tip = float(np.mean(np.asarray(mean_shape)[np.atleast_1d(nose_tip), 1]))
     return np.asarray(mean_shape)[:, 1] > y_tip
+
+
+def load_face_model(project) -> FaceModel:
+    """The FaceModel the fitting stage wrote into ``project``."""
+    return FaceModel.load(project.path(MODEL_FILE))

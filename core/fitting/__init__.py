@@ -1,12 +1,11 @@
 """Per-frame fit of the face model: pose, expression and SH lighting (paper 3.1).
 
-``fit_job(project, FitConfig())`` builds the person-specific model (or loads the Basel Face
-Model), fits every frame and writes face_model.npz and face_params.npz.
+``fit_job(project, FitConfig())`` (core.fitting.job) builds the person-specific model (or loads the
+Basel Face Model), fits every frame and writes face_model.npz and face_params.npz. This face hands on
+only the stored parameters (params.py): the face render reads them, and the fitting job reads the
+face render, so the job is imported from its own module.
 """
 
-from core.fitted import load_face_model, load_face_params
-from core.fitting.job import FitConfig, FitResult, fit_job
-from core.fitting.params import PARAMS_FILE, FaceParams
+from core.fitting.params import PARAMS_FILE, FaceParams, load_face_params
 
-__all__ = ["FitConfig", "FitResult", "fit_job", "FaceParams", "PARAMS_FILE", "load_face_params",
-           "load_face_model"]
+__all__ = ["FaceParams", "PARAMS_FILE", "load_face_params"]

@@ -4,12 +4,15 @@ an exact temporal-smoothness solve. Everything is batched numpy: a few ms per fr
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from core.facemodel import topology as topo
 from core.facemodel.geometry import (rotation_to_euler_deg, sample_colours, similarity_align,
                                      vertex_normals_np)
 from core.facemodel.model import FaceModel
-from core.facemodel.shading import AMBIENT_SH, sh_basis
+from core.facemodel.shading import AMBIENT_SH, sh_basis, shade
 from core.fitting.smoothing import fill_gaps, smooth_rotations, smooth_series
 
 
@@ -17,10 +20,6 @@ def fitting_mesh(model: FaceModel) -> FaceModel:
     """The model restricted to the vertices the fit works on: for the person-specific model the
     468 tracked points and mediapipe's own triangles (the subdivided mesh only adds detail for
     rendering, at four times the cost per fitting step); other models unchanged."""
-    from dataclasses import replace
-
-    from core.facemodel import topology as topo
-
     n = topo.N_MESH_VERTICES
     if model.kind != "mediapipe" or model.n_vertices <= n:
         return model
@@ -134,8 +133,6 @@ def photometric_error(model: FaceModel, crops, has_face: np.ndarray, rot, scale,
                       sh, max_frames: int = 200) -> float:
     """Mean absolute colour error (0-255) of the shaded model at the visible vertices, over up to
     ``max_frames`` evenly spread face frames."""
-    from core.facemodel.shading import shade
-
     face = np.flatnonzero(has_face)
     pick = face[np.linspace(0, len(face) - 1, min(max_frames, len(face))).round().astype(int)]
     verts, normals = camera_mesh(model, rot[pick], scale[pick], trans[pick], expression[pick])

@@ -13,10 +13,16 @@ import numpy as np
 
 from core.errors import DubError
 from core.facemodel import topology as topo
+from core.facemodel.bfm import fit_bfm_identity, load_bfm
 from core.facemodel.model import MODEL_FILE, FaceModel
+from core.facemodel.person import build_person_model
+from core.facerender.render import FaceRenderer
 from core.fitting import closed_form as cf
 from core.fitting.params import PARAMS_FILE, FaceParams
+from core.fitting.refine import refine
+from core.fitting.smoothing import fill_gaps, smooth_series
 from core.jobs import Job, ProgressClock
+from core.tracking import load_crops, load_tracking
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +93,6 @@ def fit_job(project, config: FitConfig = FitConfig()) -> Job[FitResult]:
     Reads tracking.npz and crops.npy; raises ProjectError if they are missing, DubError if too
     few frames show a face or the BFM file is unusable.
     """
-    from core.tracking import load_crops, load_tracking
-
     settings = asdict(config)
     key, _ = project.stage_key(settings, ("tracking",))
     model_path, params_path = project.path(MODEL_FILE), project.path(PARAMS_FILE)
@@ -124,8 +128,6 @@ def fit_job(project, config: FitConfig = FitConfig()) -> Job[FitResult]:
         sh, photo = yield from _fit_lighting(coarse, crops, has_face, rot, scale, trans, exp, config)
         lap("lighting")
         if config.refine_steps > 0:
-            from core.fitting.refine import refine
-
             clock = ProgressClock("Refining the fit", len(has_face), (0.6, 0.95))
             steps = refine(coarse, crops, has_face, observed, rot, scale, trans, exp, sh, config.refine_steps,
                            pixels=config.refine_pixels)
@@ -162,11 +164,8 @@ def fit_job(project, config: FitConfig = FitConfig()) -> Job[FitResult]:
 
 def _build_model(tracking, crops, config: FitConfig) -> FaceModel:
     if config.model == "bfm":
-        from core.facemodel.bfm import fit_bfm_identity, load_bfm
-
         bfm = load_bfm(Path(config.bfm_path))
         return fit_bfm_identity(bfm, tracking, crops, n_frames=8)
-    from core.facemodel.person import build_person_model
 
     return build_person_model(tracking.landmarks_crop, tracking.has_face, crops, n_exp=config.n_exp,
                               albedo_frames=config.identity_frames, subdivisions=config.subdivisions)
@@ -180,8 +179,6 @@ def _observed_landmarks(tracking, model: FaceModel) -> np.ndarray:
 def _pixel_photometric_error(project, crops, has_face, n_frames: int = 12) -> float:
     """Mean absolute colour error (0-255) of the rendered face against the crop inside the face
     mask, over ``n_frames`` evenly spread face frames."""
-    from core.render import FaceRenderer
-
     face = np.flatnonzero(has_face)
     pick = face[np.linspace(0, len(face) - 1, min(n_frames, len(face))).round().astype(int)]
     out = FaceRenderer(project).render(pick)  # single-threaded on the CPU by itself
@@ -217,7 +214,6 @@ def _fit_lighting(model, crops, has_face, rot, scale, trans, exp, config: FitCon
         if time.monotonic() - last > 0.5:
             last = time.monotonic()
             yield clock.step(int(chunk[-1]) + 1)
-    from core.fitting.smoothing import fill_gaps, smooth_series
 
     sh = smooth_series(fill_gaps(sh, has_face), config.smooth_light)
     photo = float(np.nanmean(errors)) if errors else float("nan")

@@ -61,3 +61,8 @@ class FaceParams:
                        euler_deg=d["euler_deg"].astype(np.float32), crop_size=int(d["crop_size"]))
         except (OSError, KeyError, ValueError) as exc:
             raise ProjectError(f"{path}: the face fit file is damaged ({exc}). Run 'prepare' again.") from exc
+
+
+def load_face_params(project) -> FaceParams:
+    """The FaceParams the fitting stage wrote into ``project``."""
+    return FaceParams.load(project.path(PARAMS_FILE))

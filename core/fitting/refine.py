@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from core.facemodel.model import FaceModel
 from gpu.device import on_threads
+from gpu.rasterize import interpolate, rasterize
 from gpu.shading import sh_shade, vertex_normals
 
 
@@ -90,8 +91,6 @@ def _vertex_photometric(uv, normals, colour, images, face) -> torch.Tensor:
 
 def _pixel_photometric(screen, colour, tris, images, face) -> torch.Tensor:
     """Mean squared colour error over the rasterised face pixels: screen (B, V, 3) in image pixels."""
-    from gpu.rasterize import interpolate, rasterize
-
     size = images.shape[-1]
     raster = rasterize(screen, tris, size, size, perspective=False)
     rendered = interpolate(colour, raster, tris)  # (B, H, W, 3)

@@ -1,5 +1,5 @@
 """The instant draft as a lower-face variant: the target frame's own lower face moved by the mesh
-(core.draft)."""
+(core.facerender.draft)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from core.lowerface.patch import CropPatch
 
 
 class DraftSynthesizer(CropSynthesizer):
-    """Warps the target frame's own lower face through the mesh (core.draft)."""
+    """Warps the target frame's own lower face through the mesh (core.facerender.draft)."""
 
     mode = "draft"
 
     def __init__(self, project, ctx) -> None:
-        from core.draft import INNER_LIPS, DraftWarper, lower_face_weights, polygon_area
+        from core.facerender.draft import INNER_LIPS, DraftWarper, lower_face_weights, polygon_area
 
         super().__init__(project, ctx)
         model = self.renderer.model

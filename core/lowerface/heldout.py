@@ -18,7 +18,7 @@ import numpy as np
 from core.holdout import holdout_start
 from core.media import VideoReader
 from core.metrics import MouthSharpness, psnr, ssim
-from core.render import FaceRenderer
+from core.facerender.render import FaceRenderer
 from core.tracking import load_tracking
 from core.tracking.crop import crop_image
 

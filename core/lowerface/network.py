@@ -53,7 +53,7 @@ class CropSynthesizer:
     mode = "base"
 
     def __init__(self, project, ctx) -> None:
-        from core.render import FaceRenderer
+        from core.facerender.render import FaceRenderer
 
         self.project = project
         self.renderer = FaceRenderer(project, ctx)
@@ -92,7 +92,7 @@ class NeuralSynthesizer(CropSynthesizer):
         self.tuner = ThreadTuner(torch.get_num_threads(), every_s=60.0) if not ctx.is_cuda else None
 
     def frames(self, indices: np.ndarray, expressions: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
-        from core.composite import colour_match, colour_ring, composite_alpha
+        from core.facerender.composite import colour_match, colour_ring, composite_alpha
 
         n = len(indices)
         half = self.neural.n_window // 2

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.composite import blend, colour_match, multiband_blend
+from core.facerender.composite import blend, colour_match, multiband_blend
 from core.tracking.crop import paste_back
 
 

@@ -62,7 +62,7 @@ def copying_variant_figures(project_dir, renderer: str, frames: int, heldout: in
     from core.lowerface.heldout import heldout_scores
     from core.media import VideoReader
     from core.project import Project
-    from core.render import FaceRenderer
+    from core.facerender.render import FaceRenderer
     from core.renderer.sheet import ContactSheet
     from core.tracking import load_tracking
 
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
         threads = args.threads
-    from core.composite import composite_frame
+    from core.facerender.composite import composite_frame
     from core.renderer import NeuralRenderer, RendererTrainConfig
     from core.renderer.networks import build_generator
     from core.renderer.window import CropWindow
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if project is not None:
         from core.media import VideoReader
-        from core.render import FaceRenderer
+        from core.facerender.render import FaceRenderer
         from core.tracking import load_crops, load_tracking
 
         tracking, crops = load_tracking(project), load_crops(project)

@@ -88,14 +88,14 @@ def build_cache_job(project, face_renderer=None, batch: int = 8,
                     span: tuple[float, float] = (0.0, 1.0)) -> Job[CacheInfo]:
     """Render the masked conditioning of every frame into renderer/cond.npy and mask.npy.
 
-    face_renderer: an object with the core.render.FaceRenderer interface (``n_frames``, ``size``,
+    face_renderer: an object with the core.facerender.render.FaceRenderer interface (``n_frames``, ``size``,
     ``render(frames, None)``); by default FaceRenderer(project). Skipped when already current.
     """
     info = load_cache_info(project)
     if info is not None:
         return info
     if face_renderer is None:
-        from core.render import FaceRenderer
+        from core.facerender.render import FaceRenderer
 
         face_renderer = FaceRenderer(project)
     tracking = load_tracking(project)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from core.composite import composite_frame
+from core.facerender.composite import composite_frame
 from core.holdout import holdout_start
 from core.metrics import MouthSharpness, psnr, ssim
 from core.tracking import load_crops, load_tracking
@@ -40,7 +40,7 @@ def heldout_figures(project, renderer=None, max_frames: int = 150,
 
     if renderer is None:
         renderer = NeuralRenderer.load(project)
-    from core.render import FaceRenderer
+    from core.facerender.render import FaceRenderer
 
     face_renderer = FaceRenderer(project, ctx=None)
     tracking = load_tracking(project)

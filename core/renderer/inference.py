@@ -31,7 +31,7 @@ class NeuralRenderer:
                                              # (+ the target's vertices when it warps references)
         out = nr.generate(torch.stack([cond_{t-3}, ..., cond_{t+3}], 1), frame_t) # (B, 3, s, s)
         crop_out = nr.to_crop(out)                                        # (B, 3, S, S), 0 off-window
-    then core.composite.composite_frame(...) with the render's feather mask times ``nr.coverage``.
+    then core.facerender.composite.composite_frame(...) with the render's feather mask times ``nr.coverage``.
 
     references: float (1, 3 * n_refs, s, s) windows of the project's reference frames in [0, 1]
     (reference renderer; None for the paper's). With ``warp_refs``: ``warp`` = (ReferenceWarper,
@@ -91,7 +91,7 @@ class NeuralRenderer:
             references = window.cut(pixels.float() / 255.0).reshape(1, -1, window.size, window.size)
             warp = None
             if config.warp_refs:
-                from core.render import FaceRenderer
+                from core.facerender.render import FaceRenderer
                 from core.renderer.warp import ReferenceWarper, fitted_vertices
 
                 faces = FaceRenderer(project, ctx)

@@ -61,7 +61,7 @@ def _device(config: RendererTrainConfig) -> torch.device:
 def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None) -> Job[RendererTrainResult]:
     """Train the neural face renderer of ``project`` (paper 3.3) within ``config``'s budget.
 
-    face_renderer: optional object with the core.render.FaceRenderer interface (tests pass a stand-in).
+    face_renderer: optional object with the core.facerender.render.FaceRenderer interface (tests pass a stand-in).
     Writes renderer/{cond,mask}.npy, cache.json, config.json, last.pt, best.pt and the "renderer"
     stage record (inputs: "fitting"). Cancelling saves last.pt; running again resumes from it.
     """
@@ -108,7 +108,7 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
         log.info("resuming renderer training at step %d (%.1f min done)", step, elapsed0 / 60)
 
     if config.warp_refs and face_renderer is None:
-        from core.render import FaceRenderer
+        from core.facerender.render import FaceRenderer
 
         face_renderer = FaceRenderer(project)
     data = TrainingData(project, cache, window, config, device, face_renderer)

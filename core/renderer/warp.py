@@ -14,7 +14,7 @@ import numpy as np
 
 def fitted_vertices(face_renderer, frames=None, chunk: int = 256) -> np.ndarray:
     """float32 (N, V, 3): the fitted geometry of ``frames`` (default all) in crop pixels, from a
-    core.render.FaceRenderer (about 17 kB a frame)."""
+    core.facerender.render.FaceRenderer (about 17 kB a frame)."""
     frames = np.arange(face_renderer.n_frames) if frames is None else np.asarray(frames, np.int64)
     return np.concatenate([face_renderer.screen_vertices(frames[s:s + chunk]).cpu().numpy()
                            for s in range(0, len(frames), chunk)]).astype(np.float32)
@@ -24,7 +24,7 @@ class ReferenceWarper:
     """The mesh warp of a face model (``model.triangles``, ``model.mean_shape``) in S px crops."""
 
     def __init__(self, model, size: int) -> None:
-        from core.draft import DraftWarper
+        from core.facerender.draft import DraftWarper
 
         n = len(model.mean_shape)
         self.warper = DraftWarper(model.triangles, n, int(size), np.ones(n, np.float32))

@@ -162,7 +162,7 @@ def test_draft_mouth_follows_the_driving_expressions(trained_project, tmp_path):
     re-track it: the mouth must follow the driving expressions, not the target frames' own."""
     from core.dub import write_synthesized
     from core.metrics import correlation
-    from core.render import FaceRenderer
+    from core.facerender.render import FaceRenderer
     from core.lowerface import make_synthesizer
     from core.tracking import load_tracking
 

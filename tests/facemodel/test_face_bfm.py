@@ -11,9 +11,11 @@ import scipy.io
 from core.errors import DubError
 from core.facemodel import topology as topo
 from core.facemodel.bfm import load_bfm
-from core.fitting import FitConfig, fit_job, load_face_model, load_face_params
+from core.facemodel.model import load_face_model
+from core.fitting import load_face_params
+from core.fitting.job import FitConfig, fit_job
 from core.jobs import run_job
-from core.render import FaceRenderer
+from core.facerender.render import FaceRenderer
 
 
 def write_synthetic_bfm(path, person) -> None:

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from core.facemodel import topology as topo
-from core.fitting import FitConfig, fit_job, load_face_model, load_face_params
+from core.facemodel.model import load_face_model
+from core.fitting import load_face_params
+from core.fitting.job import FitConfig, fit_job
 from core.jobs import run_job
 from core.tracking import load_tracking
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core import overlays
+from core.facerender import overlays
 from core.media import VideoReader
 
 

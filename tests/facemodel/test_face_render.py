@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from core import overlays
+from core.facerender import overlays
 from core.errors import DubError
 from core.facemodel import topology as topo
-from core.render import FaceRenderer
+from core.facerender.render import FaceRenderer
 from core.tracking import load_crops, load_tracking
 
 FRAMES = [0, 30, 60, 90]

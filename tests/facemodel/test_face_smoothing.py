@@ -2,11 +2,13 @@
 
 import numpy as np
 
-from core.fitting import FitConfig, fit_job, load_face_model, load_face_params
+from core.facemodel.model import load_face_model
+from core.fitting import load_face_params
+from core.fitting.job import FitConfig, fit_job
 from core.fitting.closed_form import fit_geometry, landmark_errors
 from core.fitting.smoothing import fill_gaps, smooth_series
 from core.jobs import run_job
-from core.render import FaceRenderer
+from core.facerender.render import FaceRenderer
 from core.tracking import load_tracking
 
 

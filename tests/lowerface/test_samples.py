@@ -14,7 +14,7 @@ from core.lowerface.samples.index import load_sample_index
 from core.lowerface.samples.synth import SampleConfig, SampleSynthesizer
 from core.media import VideoReader
 from core.metrics import laplacian_variance, mouth_box, psnr
-from core.render import FaceRenderer
+from core.facerender.render import FaceRenderer
 from core.tracking import load_tracking
 
 

@@ -1,4 +1,4 @@
-"""A stand-in with the core.render.FaceRenderer interface, drawn from the tracked mediapipe mesh.
+"""A stand-in with the core.facerender.render.FaceRenderer interface, drawn from the tracked mediapipe mesh.
 
 It is structured like the real renders (a lower face whose lips and mouth opening follow the real
 frame, a dilated expanded mask reaching below the chin), so a renderer can learn from it.
@@ -20,7 +20,7 @@ NOSE_TIP = 1
 
 
 class LandmarkFaceRenderer:
-    """render(frames, expression=None) -> namespace of float32 tensors like core.render.RenderOutput."""
+    """render(frames, expression=None) -> namespace of float32 tensors like core.facerender.render.RenderOutput."""
 
     def __init__(self, project, size: int | None = None) -> None:
         self.tracking = load_tracking(project)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.composite import blend, colour_match, colour_ring, composite_crop, composite_frame
+from core.facerender.composite import blend, colour_match, colour_ring, composite_crop, composite_frame
 from core.facemodel import topology as topo
 from core.media import VideoReader
 from core.tracking import load_crops, load_tracking

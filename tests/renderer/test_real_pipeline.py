@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.composite import composite_frame
+from core.facerender.composite import composite_frame
 from core.jobs import run_job
 from core.media import VideoReader
-from core.render import FaceRenderer
+from core.facerender.render import FaceRenderer
 from core.renderer import NeuralRenderer, train_renderer_job
 from core.renderer.cond_store import CondStore
 from core.tracking import load_crops, load_tracking

@@ -24,10 +24,11 @@ import cv2
 import numpy as np
 
 from core.atomic import atomic_path, load_npz, save_npz
-from core.draft import extend_vertices
+from core.facerender.draft import extend_vertices
 from core.errors import ProjectError
 from core.facemodel.topology import INNER_LIPS, NOSE_TIP, OUTER_LIPS
-from core.fitted import load_face_model, load_face_params
+from core.facemodel.model import load_face_model
+from core.fitting.params import load_face_params
 from core.jobs import Job, ProgressClock
 from core.media import VideoReader
 from core.metrics import laplacian_variance, mouth_box

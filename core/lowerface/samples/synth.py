@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.fitted import load_face_params
+from core.fitting.params import load_face_params
 from core.lowerface.patch import FramePatch
 from core.lowerface.samples.index import LipShape, load_sample_index
 from core.lowerface.samples.select import SelectConfig, choose_sources
 from core.lowerface.samples.warp import SampleWarper, region_of
-from core.render import FaceRenderer
+from core.facerender.render import FaceRenderer
 from core.tracking import load_tracking
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import torch
 
-from core.draft import CHIN, FACE_OVAL, INNER_LIPS, draft_mesh, extend_vertices
+from core.facerender.draft import CHIN, FACE_OVAL, INNER_LIPS, draft_mesh, extend_vertices
 from core.tracking.crop import crop_matrix, inverse_matrix
 from gpu.device import torch_threads
 from gpu.rasterize import interpolate, rasterize

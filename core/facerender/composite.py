@@ -6,6 +6,7 @@ Arrays at this edge are numpy: crops uint8 or float32 (S, S, 3) in [0, 255], mas
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from core.tracking.crop import paste_back
@@ -58,8 +59,6 @@ def multiband_blend(real: np.ndarray, generated: np.ndarray, alpha: np.ndarray, 
     Laplacian pyramids): fine detail switches over the width of ``alpha``'s edge, coarse shading
     over a wider one, so a difference in lighting fades out instead of showing as a seam. Where
     alpha is 0 the real pixels are kept bit for bit."""
-    import cv2
-
     a = np.clip(np.asarray(alpha, np.float32), 0.0, 1.0)
     levels = max(1, min(levels, int(np.log2(max(min(a.shape), 2))) - 2))
     r, g = real.astype(np.float32), generated.astype(np.float32)

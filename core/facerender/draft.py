@@ -19,6 +19,9 @@ import cv2
 import numpy as np
 import torch
 
+from core.facerender.render import single_thread
+from gpu.rasterize import interpolate, rasterize
+
 log = logging.getLogger(__name__)
 
 # mediapipe face mesh rings (ordered)
@@ -102,8 +105,6 @@ class DraftWarper:
         self.timings: dict[str, float] = {}
 
     def _sample_reference(self, reference: tuple[np.ndarray, np.ndarray], raster) -> np.ndarray:
-        from gpu.rasterize import interpolate
-
         ref_crop, ref_vertices = reference
         ref = extend_vertices(ref_vertices, ref_vertices)
         ref_xy = torch.from_numpy(np.ascontiguousarray(ref[:, :2], dtype=np.float32))[None]
@@ -116,14 +117,10 @@ class DraftWarper:
 
         Returns (warped uint8 (S,S,3), alpha float32 (S,S) in [0,1]).
         """
-        from core.render import single_thread
-
         with torch.no_grad(), single_thread():
             return self._warp(crop, source, target)
 
     def _warp(self, crop: np.ndarray, source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from gpu.rasterize import interpolate, rasterize
-
         t0 = time.perf_counter()
         moved = source + (target - source) * self.weights[:, None]
         src = extend_vertices(source, source)

@@ -20,7 +20,10 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import DubError
-from core.fitted import load_face_model, load_face_params
+from core.facemodel.model import load_face_model
+from core.fitting.params import load_face_params
+from gpu.device import torch_threads
+from gpu.rasterize import interpolate, rasterize
 from gpu.shading import sh_shade, vertex_normals
 
 log = logging.getLogger(__name__)
@@ -47,8 +50,6 @@ def single_thread(enabled: bool = True):
     """Run torch's CPU kernels on one thread inside the block. The tensors here are small (one
     crop, a few hundred vertices): threading gains little, and on a busy machine OpenMP's waiting
     made each op 10-100 times slower (measured: 466 vs 38 ms per render under load)."""
-    from gpu.device import torch_threads
-
     return torch_threads(1, enabled)
 
 
@@ -154,8 +155,6 @@ class FaceRenderer:
             return self._render(frames, expression)
 
     def _render(self, frames, expression) -> RenderOutput:
-        from gpu.rasterize import interpolate, rasterize
-
         idx = self._frame_index(frames)
         exp = self._expression_tensor(idx, expression)
         shapes = self._shape(exp)
@@ -228,8 +227,6 @@ class FaceRenderer:
     def _static_masks(self, idx: torch.Tensor) -> torch.Tensor:
         """(B, 1, S, S): union of the lower-face masks with the neutral and the jaw-open expression,
         which depend only on the frame's pose."""
-        from gpu.rasterize import rasterize
-
         missing = sorted({int(i) for i in idx.tolist()} - self._static_cache.keys())
         if missing:
             miss = torch.tensor(missing, device=self.device)
