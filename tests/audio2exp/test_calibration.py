@@ -120,7 +120,7 @@ def test_calibration_matches_the_tracked_distribution_and_is_monotone():
 def test_feature_dropout_zeroes_only_encoder_channels_the_same_in_both_windows():
     import torch
 
-    from core.audio2exp.train import drop_features
+    from core.audio2exp.train_network import drop_features
 
     torch.manual_seed(0)
     x, x_next = torch.ones(64, 13, 387), 2 * torch.ones(64, 13, 387)
