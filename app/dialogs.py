@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import traceback
+from html import escape
+from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from core import APP_NAME, __version__
 from core.errors import DubError
@@ -48,6 +50,42 @@ def show_error(parent: QWidget, exc: BaseException, title: str = "Something went
     return box
 
 
+def _start_folder(settings, purpose: str) -> Path:
+    return settings.last_folder(purpose) if settings is not None else Path.home()
+
+
+def choose_file(parent: QWidget, settings, purpose: str, title: str, filters: str) -> Path | None:
+    """A file to open, the dialog starting in the folder last used for ``purpose`` (app.settings),
+    which is then remembered. ``settings`` None: the home folder."""
+    path, _ = QFileDialog.getOpenFileName(parent, title, str(_start_folder(settings, purpose)), filters)
+    if not path:
+        return None
+    if settings is not None:
+        settings.remember_folder(purpose, Path(path).parent)
+    return Path(path)
+
+
+def choose_save_file(parent: QWidget, settings, purpose: str, title: str, name: str, filters: str) -> Path | None:
+    """A file to write, suggested as ``name`` in the folder last used for ``purpose``."""
+    path, _ = QFileDialog.getSaveFileName(parent, title, str(_start_folder(settings, purpose) / name), filters)
+    if not path:
+        return None
+    if settings is not None:
+        settings.remember_folder(purpose, Path(path).parent)
+    return Path(path)
+
+
+def choose_folder(parent: QWidget, settings, purpose: str, title: str) -> Path | None:
+    """A folder, the dialog starting in the folder last used for ``purpose`` (the chosen folder's
+    parent is remembered: the next one is likely beside it)."""
+    folder = QFileDialog.getExistingDirectory(parent, title, str(_start_folder(settings, purpose)))
+    if not folder:
+        return None
+    if settings is not None:
+        settings.remember_folder(purpose, Path(folder).parent)
+    return Path(folder)
+
+
 def ask(parent: QWidget, title: str, question: str) -> bool:
     """A blocking yes/no question (the answer decides what happens next). Tests replace it."""
     answer = QMessageBox.question(parent, title, question,
@@ -70,5 +108,23 @@ FFmpeg through PyAV; interface by Qt (PySide6), pyqtgraph and superqt.</p>
 <p>Everything runs on this computer; nothing is uploaded.</p>"""
 
 
-def show_about(parent: QWidget) -> None:
-    QMessageBox.about(parent, f"About {APP_NAME}", ABOUT_TEXT)
+ABOUT_BOX_NAME = "about_box"
+
+
+def about_text() -> str:
+    """The About text with what this machine has of the optional parts (app.first_run)."""
+    from app.first_run import optional_parts_text
+
+    return ABOUT_TEXT + f"<p><b>Optional parts.</b> {escape(optional_parts_text())}</p>"
+
+
+def show_about(parent: QWidget) -> QMessageBox:
+    """The About box (non-blocking, its text selectable so a folder path can be copied)."""
+    box = QMessageBox(QMessageBox.Icon.NoIcon, f"About {APP_NAME}", about_text(),
+                      QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName(ABOUT_BOX_NAME)
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    box.open()
+    return box

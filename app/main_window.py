@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QT
 
 from app import dialogs
 from app.actions import new_action
-from app.first_run import add_first_run_notes
 from app.pages.dub import DubPage
 from app.pages.prepare import PreparePage
 from app.pages.quality import QualityPage
@@ -34,7 +33,8 @@ def ask_video_path(parent, old: Path) -> Path | None:
     """The moved video the user picks (tests replace this)."""
     from app.pages.start import VIDEO_FILTER
 
-    folder = old.parent if old.parent.exists() else Path.home()
+    settings = getattr(parent, "settings", None)
+    folder = old.parent if old.parent.exists() else settings.last_folder("video") if settings else Path.home()
     path, _ = QFileDialog.getOpenFileName(parent, f"Where is {old.name} now?", str(folder), VIDEO_FILTER)
     return Path(path) if path else None
 
@@ -79,7 +79,6 @@ class MainWindow(QMainWindow):
         self.session.runner.busy_changed.connect(self._on_busy)
         self._on_project(None)
         self._restore_geometry()
-        self.notice_banner = add_first_run_notes(self, self.settings)  # optional weights missing: say so, carry on
 
     # ---- actions and menus -----------------------------------------------------------------------
     def _build_actions(self):

@@ -1,5 +1,4 @@
-"""What the app remembers between runs (QSettings): window geometry, recent projects, preferences
-and the notes the user dismissed.
+"""What the app remembers between runs (QSettings): window geometry, recent projects and preferences.
 
 Only these things live in QSettings; everything about a project lives in its folder. Keys carry
 a version so a future layout can ignore (not misread) old values.
@@ -23,9 +22,6 @@ class Preferences:
 
     renderer_minutes: int = 30
     renderer_kind: str = ""  # "" = the app's default (core.renderer.config.DEFAULT_RENDERER)
-    last_video_dir: str = ""
-    last_audio_dir: str = ""
-    last_export_dir: str = ""
     input_device: str = ""
 
 
@@ -63,17 +59,21 @@ class AppSettings:
         items = [p for p in self.recent_projects() if p != Path(root)]
         self._q.setValue(self._key("recent_projects"), [str(p) for p in items])
 
-    # ---- notes the user dismissed -------------------------------------------------------------
-    def note_dismissed(self, name: str) -> bool:
-        return name in self._dismissed_notes()
+    # ---- the folder each kind of file dialog used last ---------------------------------------
+    def last_folder(self, purpose: str) -> Path:
+        """Where a file dialog for ``purpose`` ('video', 'project', 'audio', 'export', ...) opens: the
+        folder last used for it, else the last folder any dialog used, else the home folder (never
+        the folder the app was started from). A folder that is gone is skipped."""
+        keys = (f"folders/{purpose}", f"preferences/last_{purpose}_dir", "folders/any")  # 2nd: before v6
+        for key in keys:
+            value = self._q.value(self._key(key), "")
+            if isinstance(value, str) and value and Path(value).is_dir():
+                return Path(value)
+        return Path.home()
 
-    def dismiss_note(self, name: str) -> None:
-        self._q.setValue(self._key("dismissed_notes"), sorted(self._dismissed_notes() | {name}))
-        self._q.sync()
-
-    def _dismissed_notes(self) -> set[str]:
-        value = self._q.value(self._key("dismissed_notes"), [])
-        return {value} if isinstance(value, str) else set(value or [])
+    def remember_folder(self, purpose: str, folder: Path) -> None:
+        for key in (f"folders/{purpose}", "folders/any"):
+            self._q.setValue(self._key(key), str(folder))
 
     # ---- preferences -----------------------------------------------------------------------
     def preferences(self) -> Preferences:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGroupBox, QHB
                                QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
 from app import audio_io, jobs
-from app.dialogs import show_error
+from app.dialogs import choose_file, show_error
 from app.session import Session
 from app.widgets.clocked_playback import ClockedPlayback
 from app.widgets.compare_view import ComparePreview
@@ -152,6 +152,7 @@ class DubPage(QWidget):
         file_and_mic.addWidget(self.level)
         file_and_mic.addWidget(self.record_label)
         self.script = ScriptEditor()
+        self.script.settings = session.settings  # where its voice-file dialog opens
         self.script.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)  # no gaps
         self.script.speak_requested.connect(self.speak)
         self.script.cancel_requested.connect(lambda: session.runner.cancel(SPEAK_JOB))
@@ -398,12 +399,9 @@ class DubPage(QWidget):
 
     # ---- audio ---------------------------------------------------------------------------------------
     def choose_audio(self) -> None:
-        prefs = self.session.settings.preferences()
-        path, _ = QFileDialog.getOpenFileName(self, "Audio the person will speak", prefs.last_audio_dir,
-                                              AUDIO_FILTER)
+        path = choose_file(self, self.session.settings, "audio", "Audio the person will speak", AUDIO_FILTER)
         if path:
-            self.session.settings.update_preferences(last_audio_dir=str(Path(path).parent))
-            self.load_audio(Path(path))
+            self.load_audio(path)
 
     def load_audio(self, path: Path, source: str = "file", remember: bool = True) -> bool:
         """Load an audio to dub; ``remember``: put it at the top of the project's takes (False
@@ -597,12 +595,11 @@ class DubPage(QWidget):
         project = self.session.project
         if project is None or self.audio is None or self.session.runner.is_running():
             return
-        prefs = self.session.settings.preferences()
-        folder = Path(prefs.last_export_dir) if prefs.last_export_dir else self.audio_path.parent
+        folder = self.session.settings.last_folder("export")
         out = ask_save_path(self, folder / f"{project.name}-dubbed.mp4")
         if out is None:
             return
-        self.session.settings.update_preferences(last_export_dir=str(out.parent))
+        self.session.settings.remember_folder("export", out.parent)
         try:
             audio_path = self.dub_audio_path()
         except Exception as exc:  # noqa: BLE001
@@ -621,12 +618,11 @@ class DubPage(QWidget):
         project = self.session.project
         if project is None or self.audio is None:
             return
-        prefs = self.session.settings.preferences()
-        folder = Path(prefs.last_export_dir) if prefs.last_export_dir else self.audio_path.parent
+        folder = self.session.settings.last_folder("export")
         out = ask_save_path(self, folder / f"{project.name}-{self.audio_path.stem}-dubbed.mp4")
         if out is None:
             return
-        self.session.settings.update_preferences(last_export_dir=str(out.parent))
+        self.session.settings.remember_folder("export", out.parent)
         try:
             audio_path = self.dub_audio_path()
         except Exception as exc:  # noqa: BLE001

@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QFrame,
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QFrame,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QToolButton, QVBoxLayout, QWidget)
 
-from app.dialogs import show_error
+from app.dialogs import choose_file, choose_folder, show_error
 from app.session import Session
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,11 @@ def default_project_folder(video: Path) -> Path:
 class NewProjectDialog(QDialog):
     """Confirms the project folder and asks the user to confirm consent (required to continue)."""
 
-    def __init__(self, video: Path, info_text: str, parent=None) -> None:
+    def __init__(self, video: Path, info_text: str, parent=None, settings=None) -> None:
         from core.project import CONSENT_TEXT
 
         super().__init__(parent)
+        self.settings = settings  # app.settings.AppSettings: where the folder dialog opens
         self.setObjectName("newProjectDialog")
         self.setWindowTitle("New project")
         self.video = video
@@ -75,9 +76,9 @@ class NewProjectDialog(QDialog):
         return Path(self.folder.text()).expanduser()
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the project", str(self.video.parent))
+        folder = choose_folder(self, self.settings, "project_parent", "Folder for the project")
         if folder:
-            self.folder.setText(str(Path(folder) / (self.video.stem + PROJECT_SUFFIX)))
+            self.folder.setText(str(folder / (self.video.stem + PROJECT_SUFFIX)))
 
 
 class StartPage(QWidget):
@@ -155,10 +156,9 @@ class StartPage(QWidget):
 
     # ---- opening -------------------------------------------------------------------------------
     def choose_project(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open project folder",
-                                                  self.session.settings.preferences().last_video_dir)
+        folder = choose_folder(self, self.session.settings, "project", "Open project folder")
         if folder:
-            self.open_project(Path(folder))
+            self.open_project(folder)
 
     def open_project(self, root: Path) -> bool:
         try:
@@ -172,11 +172,9 @@ class StartPage(QWidget):
 
     # ---- new project ---------------------------------------------------------------------------
     def choose_video(self) -> None:
-        prefs = self.session.settings.preferences()
-        path, _ = QFileDialog.getOpenFileName(self, "Video of the person talking", prefs.last_video_dir,
-                                              VIDEO_FILTER)
+        path = choose_file(self, self.session.settings, "video", "Video of the person talking", VIDEO_FILTER)
         if path:
-            self.start_new_project(Path(path))
+            self.start_new_project(path)
 
     def start_new_project(self, video: Path) -> NewProjectDialog | None:
         """Check the video, then ask for the folder and the consent (non-blocking dialog)."""
@@ -191,10 +189,10 @@ class StartPage(QWidget):
         except Exception as exc:  # noqa: BLE001
             show_error(self, exc, "This file cannot be used")
             return None
-        self.session.settings.update_preferences(last_video_dir=str(video.parent))
+        self.session.settings.remember_folder("video", video.parent)  # also for a dropped video
         seconds = f"{info.duration:.1f} s, {info.width}x{info.height}, {info.fps:.2f} fps" + \
             ("" if info.has_audio else ", no sound")
-        self.dialog = NewProjectDialog(video, seconds, self)
+        self.dialog = NewProjectDialog(video, seconds, self, settings=self.session.settings)
         self.dialog.accepted.connect(self._create_from_dialog)
         self.dialog.open()
         return self.dialog

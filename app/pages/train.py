@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, Q
                                QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from app import jobs
-from app.dialogs import show_error
+from app.dialogs import choose_folder, show_error
 from app.session import Session
 from app.widgets.image_view import ImageView
 from app.widgets.loss_plot import LossPlot
@@ -306,8 +306,6 @@ class TrainPage(QWidget):
     def choose_encoder(self, folder: str | None = None) -> None:
         """Pick a CTranslate2 Whisper folder for this project (checked before it is kept); an empty
         choice goes back to the built-in encoder."""
-        from PySide6.QtWidgets import QFileDialog
-
         from core.audio2exp.encoder import EncoderConfig, EncoderError, load_encoder
         from core.audio2exp.speech import set_project_encoder_folder
 
@@ -315,7 +313,8 @@ class TrainPage(QWidget):
         if project is None:
             return
         if folder is None:
-            folder = QFileDialog.getExistingDirectory(self, "CTranslate2 Whisper model folder")
+            chosen = choose_folder(self, self.session.settings, "encoder", "CTranslate2 Whisper model folder")
+            folder = str(chosen) if chosen else ""
         try:
             if folder:
                 load_encoder(EncoderConfig(folder=folder))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit,
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPlainTextEdit,
                                QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 from core.jobs import Progress
@@ -16,10 +16,12 @@ MIN_RATE, MAX_RATE = 0.5, 2.0  # core.tts accepts 0.25-4; beyond this range spee
 
 
 def ask_voice_file(parent) -> Path | None:
-    """A Piper .onnx voice the user picks (tests replace this)."""
-    path, _ = QFileDialog.getOpenFileName(parent, "A Piper voice (.onnx, with its .onnx.json beside it)", "",
-                                          "Piper voice (*.onnx);;All files (*)")
-    return Path(path) if path else None
+    """A Piper .onnx voice the user picks (tests replace this); the dialog opens in the folder last
+    used for voices (``parent.settings``, app.settings.AppSettings)."""
+    from app.dialogs import choose_file
+
+    return choose_file(parent, getattr(parent, "settings", None), "voice",
+                       "A Piper voice (.onnx, with its .onnx.json beside it)", "Piper voice (*.onnx);;All files (*)")
 
 
 class ScriptEditor(QWidget):

@@ -1,13 +1,13 @@
-"""First run: without the optional face-alignment weights the app says so in a banner and carries on."""
+"""The optional face-alignment weights: Help > About says whether they are here and where they go;
+no banner greets every user."""
 
 from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSettings, QThreadPool
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import app.dialogs
-from app.first_run import NoticeBanner
 from app.settings import AppSettings
 from core.tracking.backends import FACE_ALIGNMENT_FILES
 
@@ -48,39 +48,38 @@ def make_window(qtbot, tmp_path, monkeypatch):
     QThreadPool.globalInstance().waitForDone(30000)
 
 
-def test_missing_weights_show_a_dismissible_note_and_the_app_carries_on(torch_home, make_window, qtbot):
+def about_text(win) -> str:
+    """Help > About, opened as the user would, its text read and the box closed."""
+    win.actions_by_id["about"].trigger()
+    box = win.findChild(QMessageBox, app.dialogs.ABOUT_BOX_NAME)
+    assert box is not None and box.isVisible()
+    text = box.text()
+    box.close()
+    return text
+
+
+def test_missing_weights_are_explained_in_about_and_no_banner_greets_the_user(torch_home, make_window):
     win = make_window()
-    banner = win.notice_banner
-    assert banner is not None and banner.isVisible()
-    assert banner.height() < 60  # one short line, not a paragraph across the window
-    assert "details" in banner.label.text()
-    details = banner.show_details()
-    text = details.text()
-    details.close()
+    assert not hasattr(win, "notice_banner")
+    assert win.centralWidget().isAncestorOf(win.pages) and win.pages.isVisible()
+    assert win.pages.count() == 5
+    assert not [w for w in win.findChildren(QWidget) if w.objectName() == "noticeBanner"]
+    text = about_text(win)
     for name in FACE_ALIGNMENT_FILES:
         assert name in text
     assert str(torch_home / "hub" / "checkpoints") in text  # where to put them
     assert "mediapipe" in text and "instead" in text         # what the app does meanwhile
-    assert QApplication.activeModalWidget() is None           # a note, not a blocking dialog
-    # The pages stay usable under the banner.
-    assert win.centralWidget().isAncestorOf(win.pages) and win.pages.isVisible()
-    assert win.pages.count() == 5
-
-    with qtbot.waitSignal(banner.dismissed, timeout=2000):
-        banner.close_button.click()
-    assert not banner.isVisible()
-    assert win.pages.isVisible()
-    assert make_window().notice_banner is None  # dismissed once: not shown again at the next start
+    assert "Provenance" in text                              # still the About box
 
 
-def test_no_note_when_the_weights_are_present(torch_home, make_window):
+def test_about_says_the_backend_is_ready_when_the_weights_are_present(torch_home, make_window):
     folder = torch_home / "hub" / "checkpoints"
     folder.mkdir(parents=True)
     for name in FACE_ALIGNMENT_FILES:
-        (folder / name).write_bytes(b"placeholder")  # only their presence is checked at start
-    win = make_window()
-    assert win.notice_banner is None
-    assert win.centralWidget().isAncestorOf(win.pages) and not win.findChildren(NoticeBanner)
+        (folder / name).write_bytes(b"placeholder")  # only their presence is checked
+    text = about_text(make_window())
+    assert "ready" in text and "not available" not in text
+    assert not any(name in text for name in FACE_ALIGNMENT_FILES)
 
 
 def test_one_missing_file_is_named_alone(torch_home, make_window):
@@ -88,6 +87,5 @@ def test_one_missing_file_is_named_alone(torch_home, make_window):
     folder.mkdir(parents=True)
     present, missing = FACE_ALIGNMENT_FILES
     (folder / present).write_bytes(b"placeholder")
-    win = make_window()
-    text = win.notice_banner.details
+    text = about_text(make_window())
     assert missing in text and present not in text
