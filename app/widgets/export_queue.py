@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QPushButton, QSiz
                                QTreeWidgetItem, QVBoxLayout)
 
 from app import jobs
+from app.eta import RateEta
 from core.batch.queue import FINISHED, ExportQueue, QueueEntry
 from core.jobs import format_eta
 
@@ -38,6 +39,7 @@ class ExportQueuePanel(QGroupBox):
         self.queue: ExportQueue | None = None
         self.entries: list[QueueEntry] = []
         self._running_stage: str | None = None
+        self.eta = RateEta()  # of the export running
 
         self.list = QTreeWidget()
         self.list.setObjectName("exportQueueList")
@@ -201,11 +203,15 @@ class ExportQueuePanel(QGroupBox):
         position = record.stage.split(":", 1)[0]
         if position != self._running_stage:  # the next export started: its status changed on disk
             self._running_stage = position
+            self.eta.reset()
             self.refresh()
+        self.eta.update(record.fraction)
         running = next((e for e in self.entries if e.status == "running"), None)
         item = self.item_of(running.id) if running is not None else None
         if item is not None and record.fraction is not None:
-            item.setText(2, f"running {record.fraction * 100:.0f} %, {format_eta(record.eta_s)} left")
+            left = self.eta.remaining_s()
+            item.setText(2, f"running {record.fraction * 100:.0f} %"
+                         + (f", {format_eta(left)} left" if left is not None else ""))
 
     def _on_failed(self, name: str, exc) -> None:
         if name == QUEUE_JOB:  # the queue itself broke (not one export: those fail inside it)

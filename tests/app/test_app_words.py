@@ -8,11 +8,43 @@ from app.widgets.progress_panel import ProgressPanel
 from core.jobs import Progress
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_remaining_time_comes_from_the_measured_rate(qtbot):
+    """As Measure quality ran: a stage's own guess said 00:09 while the whole job took 56 s."""
+    panel = ProgressPanel()
+    qtbot.addWidget(panel)
+    clock = panel.eta.clock = FakeClock()
+    panel.set_running(True)
+    panel.show_progress(Progress(fraction=0.05, stage="Dubbing held-out frames", eta_s=9.0), 3.0)
+    assert "remaining measuring..." in panel.times.text()  # no guess before a rate is measured
+    clock.now += 20.0
+    panel.show_progress(Progress(fraction=0.25, stage="Dubbing held-out frames", eta_s=9.0), 23.0)
+    assert "remaining 01:15" in panel.times.text()  # 0.2 of the job in 20 s: 0.75 more in 75 s
+    clock.now += 30.0
+    panel.show_progress(Progress(fraction=0.55, stage="Measuring", eta_s=2.0), 53.0)
+    assert "remaining 00:45" in panel.times.text()
+    # cancelled (a closing line without done): the line no longer says "remaining"
+    panel.show_message("Cancelled.")
+    panel.set_running(False)
+    assert "remaining" not in panel.times.text() and panel.times.text() == "ran 00:53"
+    # the next run measures afresh
+    panel.set_running(True)
+    panel.show_progress(Progress(fraction=0.1, stage="Again", eta_s=1.0), 1.0)
+    assert "measuring..." in panel.times.text()
+
+
 def test_a_finished_job_says_how_long_it_took(qtbot):
     panel = ProgressPanel()
     qtbot.addWidget(panel)
     panel.show_progress(Progress(fraction=0.5, stage="Training", eta_s=9.0, step=5, total=10), 65.0)
-    assert "remaining 00:09" in panel.times.text()
+    assert "remaining" in panel.times.text()
     panel.show_message("Audio model trained.", done=True)
     assert panel.times.text() == "took 01:05" and panel.bar.value() == 1000
     panel.show_message("", done=False)  # reset: nothing of the last run stays
