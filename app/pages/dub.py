@@ -21,6 +21,7 @@ from app.widgets.compare_view import ComparePreview
 from app.widgets.frame_viewer import FrameViewer
 from app.widgets.level_meter import LevelMeter
 from app.widgets.progress_panel import ProgressPanel
+from app.widgets.enabling import enable
 from app.widgets.export_queue import ExportQueuePanel
 from app.widgets.script_editor import ScriptEditor
 from app.widgets.waveform import Waveform
@@ -234,7 +235,6 @@ class DubPage(QWidget):
         self.export_progress = ProgressPanel()
         self.export_progress.cancel_requested.connect(lambda: session.runner.cancel(EXPORT_JOB))
         self.reveal_button = QPushButton("Show in folder")
-        self.reveal_button.setEnabled(False)
         self.reveal_button.clicked.connect(self._reveal_export)
         export_box = QGroupBox("Export")
         export_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
@@ -607,7 +607,7 @@ class DubPage(QWidget):
             return
         self.stop_playing()
         self.last_export = None
-        self.reveal_button.setEnabled(False)
+        self._update_buttons()
         self.export_progress.show_message(f"Exporting {out.name}...", done=False)
         renderer = self.renderer()
         self.session.runner.start(EXPORT_JOB, lambda: jobs.export(project, audio_path, out, renderer=renderer))
@@ -645,7 +645,7 @@ class DubPage(QWidget):
         self.last_export = Path(getattr(result, "out", "")) if getattr(result, "out", None) else None
         self.export_progress.show_message(
             result.describe().splitlines()[0] if hasattr(result, "describe") else "Exported.", done=True)
-        self.reveal_button.setEnabled(self.last_export is not None)
+        self._update_buttons()
 
     def _on_export_failed(self, name: str, exc) -> None:
         if name == EXPORT_JOB:
@@ -720,7 +720,7 @@ class DubPage(QWidget):
         self.waveform.clear_audio()
         self.audio_label.setText(NO_AUDIO_TEXT)
         self.refresh_takes()
-        self.reveal_button.setEnabled(False)
+        self._update_buttons()
         self.export_progress.show_message("", done=False)
         self.script.show_message("", done=False)
         self.viewer.set_frame_count(0)
@@ -736,9 +736,14 @@ class DubPage(QWidget):
     def _update_buttons(self) -> None:
         has_project = self.session.project is not None
         busy = self.session.runner.is_running()
-        self.load_button.setEnabled(has_project)
-        self.record_button.setEnabled(has_project and bool(self.devices))
+        no_project = "Open or create a project first" if not has_project else None
+        enable(self.load_button, no_project, "Load the audio the person will speak (Ctrl+L)")
+        if not self.record_button.isChecked():
+            enable(self.record_button, no_project or (None if self.devices else "No microphone found"),
+                   "Record from the chosen microphone; press again to stop")
         self.device_combo.setEnabled(bool(self.devices))
+        enable(self.reveal_button, None if self.last_export is not None else "Nothing exported yet",
+               "Show the exported video in the file manager")
         self.export_button.setEnabled(has_project and self.audio is not None and not busy)
         self.queue_button.setEnabled(has_project and self.audio is not None)
         # a greyed-out button says why
@@ -752,7 +757,9 @@ class DubPage(QWidget):
                                      "Export this audio later, after the exports already queued; the "
                                      "queue runs in the background and is kept in the project")
         if not self.session.runner.is_running(SPEAK_JOB):  # while speaking, the button cancels
-            self.script.speak_button.setEnabled(has_project and not busy)
+            enable(self.script.speak_button, no_project or (
+                "Another job is running: wait for it, or cancel it" if busy else None),
+                "Synthesise the script and load it as the audio to dub")
 
     def shutdown(self) -> None:
         """Stop recording and playback (the window is closing)."""

@@ -12,6 +12,7 @@ from app import jobs
 from app.dialogs import show_error
 from app.frames import OVERLAY_LABELS, OVERLAYS
 from app.session import Session
+from app.widgets.enabling import enable
 from app.widgets.frame_viewer import FrameViewer
 from app.widgets.readiness_plot import ReadinessPlots
 from app.widgets.progress_panel import ProgressPanel
@@ -100,13 +101,21 @@ class PreparePage(QWidget):
         session.runner.failed.connect(self._on_failed)
         session.runner.cancelled.connect(self._on_cancelled)
         session.runner.stopped.connect(self._on_stopped)
-        session.runner.busy_changed.connect(lambda busy: self.start_button.setEnabled(not busy))
+        session.runner.busy_changed.connect(lambda _: self._update_buttons())
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        why = ("Open or create a project first" if self.session.project is None else
+               "Another job is running: wait for it, or cancel it (Work > Cancel)"
+               if self.session.runner.is_running() else None)
+        enable(self.start_button, why, "Find and follow the face in every frame and fit the 3D model")
 
     # ---- project ---------------------------------------------------------------------------------
     def load_project(self, project=None) -> None:
         """Show what the open project already holds: frames, overlays, the last readiness report."""
         project = self.session.project
         self.stop_playing()
+        self._update_buttons()
         self.frames = None
         self.show_report(self._stored_report(project) if project else "")
         self.readiness_plots.clear()

@@ -21,6 +21,7 @@ from app import jobs
 from app.dialogs import show_error
 from app.session import Session
 from app.widgets.clocked_playback import ClockedPlayback
+from app.widgets.enabling import enable
 from app.widgets.frame_viewer import FrameViewer
 from app.widgets.progress_panel import ProgressPanel
 from app.workers import LatestOnly
@@ -288,11 +289,13 @@ class QualityPage(QWidget):
     def _update_buttons(self) -> None:
         project = self.session.project
         busy = self.session.runner.is_running()
-        self.run_button.setEnabled(project is not None and not busy
-                                   and project.stage("audio_model").status == "done")
-        has_video = self.reader is not None
-        self.play_button.setEnabled(has_video)
-        self.open_button.setEnabled(has_video)
+        why = ("Open or create a project first" if project is None else
+               "Train the audio model on the Train page first" if project.stage("audio_model").status != "done"
+               else "Another job is running: wait for it, or cancel it (Work > Cancel)" if busy else None)
+        enable(self.run_button, why, "Measure the models on the held-out tail of the video")
+        no_video = None if self.reader is not None else "Measure quality first: it makes the side-by-side video"
+        enable(self.play_button, no_video, "Play the side-by-side video here")
+        enable(self.open_button, no_video, "Play the side-by-side video in the system's video player")
 
     # ---- the side-by-side video --------------------------------------------------------------------
     def _video_path(self) -> Path | None:

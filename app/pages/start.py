@@ -149,6 +149,8 @@ class StartPage(QWidget):
         if self.recent.count():
             self.recent.setCurrentRow(0)
         self.open_recent_button.setEnabled(self.recent.count() > 0)
+        self.open_recent_button.setToolTip("Open the selected project" if self.recent.count() else
+                                           "No recent projects yet")
 
     def _open_item(self, item: QListWidgetItem | None) -> None:
         if item is not None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, Q
 from app import jobs
 from app.dialogs import choose_folder, show_error
 from app.session import Session
+from app.widgets.enabling import enable
 from app.widgets.image_view import ImageView
 from app.widgets.loss_plot import LossPlot
 from app.widgets.progress_panel import ProgressPanel
@@ -244,10 +245,20 @@ class TrainPage(QWidget):
         for name, panel in self.panels.items():
             running = runner.is_running(name)
             panel.status.setText(self._status_text(project, name))
-            panel.start.setEnabled(project is not None and not runner.is_running())
+            enable(panel.start, self._why_not(project, name), f"Train the {TITLE_OF[name].lower()}")
             panel.start.setText(self._start_text(project, name))
             if not running:
                 panel.progress.set_running(False)
+
+    def _why_not(self, project, name: str) -> str | None:
+        """Why the Start button of ``name`` is greyed out (None: it is not)."""
+        if project is None:
+            return "Open or create a project first"
+        if self.session.runner.is_running(name):
+            return "Training: pause or cancel it below"
+        if self.session.runner.is_running():
+            return "Another job is running: wait for it, or cancel it (Work > Cancel)"
+        return None
 
     @staticmethod
     def _status_text(project, name: str) -> str:

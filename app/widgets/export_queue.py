@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QPushButton, QSiz
 
 from app import jobs
 from app.eta import RateEta
+from app.widgets.enabling import enable
 from core.batch.queue import FINISHED, ExportQueue, QueueEntry
 from core.jobs import format_eta
 
@@ -227,9 +228,19 @@ class ExportQueuePanel(QGroupBox):
     def _update_buttons(self) -> None:
         has_queue = self.queue is not None
         self.run_button.setText("Stop queue" if self.running else "Run queue")
-        self.run_button.setEnabled(has_queue and (self.running or any(e.status == "queued" for e in self.entries)))
+        waiting = any(e.status == "queued" for e in self.entries)
+        enable(self.run_button, "Open or create a project first" if not has_queue else None if self.running or waiting
+               else "No export is waiting: add one with Add to queue",
+               "Stop the queue after the running export" if self.running else
+               "Export the waiting entries one after another in the background")
         entry = self.selected()
-        self.retry_button.setEnabled(entry is not None and entry.status in FINISHED)
-        self.remove_button.setEnabled(entry is not None and entry.status != "running")
-        self.reveal_button.setEnabled(entry is not None and Path(entry.out).exists())
-        self.clear_button.setEnabled(any(e.status in FINISHED for e in self.entries))
+        pick = "Select an export in the list first" if entry is None else None
+        enable(self.retry_button, pick or (None if entry.status in FINISHED else "Only a finished, failed or "
+                                           "stopped export can run again"),
+               "Put the selected export back in the queue")
+        enable(self.remove_button, pick or ("It is running: stop the queue first" if entry.status == "running"
+                                            else None), "Take the selected export out of the queue")
+        enable(self.reveal_button, pick or (None if Path(entry.out).exists() else "Not written yet"),
+               "Show the selected export in the file manager")
+        enable(self.clear_button, None if any(e.status in FINISHED for e in self.entries) else
+               "No finished exports to clear", "Take the finished exports off the list")

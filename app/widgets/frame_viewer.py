@@ -83,8 +83,10 @@ class FrameViewer(QWidget):
         blocker = self.slider.blockSignals(True)
         self.slider.setRange(0, max(n - 1, 0))
         self.slider.blockSignals(blocker)
-        for w in (self.slider, self.back, self.forward):
-            w.setEnabled(n > 0)
+        self.slider.setEnabled(n > 0)
+        for button, tip in ((self.back, "Previous frame (Left)"), (self.forward, "Next frame (Right)")):
+            button.setEnabled(n > 0)
+            button.setToolTip(tip if n > 0 else "No frames to show yet")
         self._update_label()
 
     def set_frame(self, index: int) -> None:
