@@ -106,10 +106,10 @@ class DubPreview:
 
     def __init__(self, project, audio_path: Path, renderer: str | None = None) -> None:
         from core.audio2exp import predict_expressions
-        from core.dub import FEATURE_RATE, output_frame_count
+        from core.dubbing.dub import FEATURE_RATE, output_frame_count
         from core.media import VideoReader, load_audio
         from core.lowerface import make_synthesizer
-        from core.timeline import pingpong_indices
+        from core.dubbing.timeline import pingpong_indices
         from core.tracking import load_tracking
 
         self.project = project

@@ -73,7 +73,7 @@ def renderer_trained_so_far(project) -> tuple[float, int]:
 def export(project, audio_path: Path, out_path: Path, renderer: str | None = None):
     """Job: dub ``audio_path`` onto the project's person and write ``out_path`` with the lower-face
     variant ``renderer`` (core.lowerface; None: the default)."""
-    from core.dub import DubConfig, dub_job
+    from core.dubbing.dub import DubConfig, dub_job
 
     return dub_job(project, audio_path, out_path, DubConfig(renderer=renderer))
 
@@ -130,7 +130,7 @@ def speak(project, text: str, voice: str, rate: float = 1.0):
     closed-mouth silence at both ends, and save it as a WAV in the project's scripts/ folder, the
     script as a .txt beside it. Returns a SpokenScript. Raises DubError for an empty or unspeakable
     script and for a voice that is missing or broken."""
-    from core.dub import speak_into_project_job
+    from core.dubbing.dub import speak_into_project_job
     from core.tts import TtsConfig
 
     path, speech = yield from speak_into_project_job(project, text, TtsConfig(voice=voice, rate=rate))

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from core.atomic import write_json
-from core.dub import DubConfig, dub_job
+from core.dubbing.dub import DubConfig, dub_job
 from core.jobs import Job, ProgressClock, within
 from core.media import VideoReader, VideoWriter, load_audio, probe
 from core.project import Project

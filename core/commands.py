@@ -178,7 +178,7 @@ def build_job(spec: JobSpec, project=None) -> Job:
 
         return record_history(project, "renderer", train_renderer_job(project, config))  # curves kept
     if kind == "dub":
-        from core.dub import DubConfig, dub_job, dub_text_job
+        from core.dubbing.dub import DubConfig, dub_job, dub_text_job
 
         config = DubConfig(renderer=spec.renderer, draft=spec.draft, device=spec.torch_device)
         if spec.audio is not None:
@@ -188,7 +188,7 @@ def build_job(spec: JobSpec, project=None) -> Job:
         return dub_text_job(project, script_text(spec), spec.out, config,
                             TtsConfig(voice=spec.voice, rate=spec.rate))
     if kind == "run":
-        from core.run_all import RunConfig, run_all_job
+        from core.dubbing.run_all import RunConfig, run_all_job
 
         config = RunConfig(minutes=spec.minutes if spec.minutes is not None else RunConfig.minutes,
                            device=spec.torch_device, crop_size=spec.crop_size, renderer=spec.renderer)

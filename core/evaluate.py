@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from core.atomic import save_npz, write_json, write_text
-from core.dub import FEATURE_RATE, OUTPUT_AUDIO_RATE, DubConfig, write_synthesized
+from core.dubbing.dub import FEATURE_RATE, OUTPUT_AUDIO_RATE, DubConfig, write_synthesized
 from core.holdout import holdout_start
 from core.jobs import Job, ProgressClock, within
 from core.media import VideoReader, VideoWriter, load_audio

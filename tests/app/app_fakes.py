@@ -79,9 +79,9 @@ class FakePreview:
     """DubPreview stand-in: the real target frames on the ping-pong timeline, no face synthesis."""
 
     def __init__(self, project, audio_path: Path, renderer: str | None = None) -> None:
-        from core.dub import FEATURE_RATE, output_frame_count
+        from core.dubbing.dub import FEATURE_RATE, output_frame_count
         from core.media import VideoReader, load_audio
-        from core.timeline import pingpong_indices
+        from core.dubbing.timeline import pingpong_indices
 
         speech = load_audio(audio_path, FEATURE_RATE)
         self.reader = VideoReader(project.source_video)
@@ -165,9 +165,9 @@ class FakeDubResult:
 
 def fake_export(project, audio_path: Path, out_path: Path, renderer: str | None = None):
     """The export without face synthesis: the target frames on the dub timeline with the new audio."""
-    from core.dub import FEATURE_RATE, output_frame_count
+    from core.dubbing.dub import FEATURE_RATE, output_frame_count
     from core.media import VideoReader, VideoWriter, load_audio
-    from core.timeline import frames_in_order, pingpong_indices
+    from core.dubbing.timeline import frames_in_order, pingpong_indices
 
     speech = load_audio(audio_path, FEATURE_RATE)
     reader = VideoReader(project.source_video)

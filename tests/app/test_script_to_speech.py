@@ -46,7 +46,7 @@ def trained_window(window, trained_project, tmp_path):
 
 
 def test_typed_script_is_spoken_edited_and_exported(trained_window, qtbot, tmp_path, monkeypatch):
-    from core.dub import output_frame_count
+    from core.dubbing.dub import output_frame_count
     from core.media import probe
 
     window, page = trained_window, trained_window.dub_page

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.dub import DubConfig, dub_job
+from core.dubbing.dub import DubConfig, dub_job
 from core.jobs import run_job
 from core.media import VideoReader, load_audio, probe
 
@@ -160,7 +160,7 @@ def _retracked_opening(video, frames):
 def test_draft_mouth_follows_the_driving_expressions(trained_project, tmp_path):
     """Drive the draft with the fitted expressions of other frames (the clip played backwards) and
     re-track it: the mouth must follow the driving expressions, not the target frames' own."""
-    from core.dub import write_synthesized
+    from core.dubbing.dub import write_synthesized
     from core.metrics import correlation
     from core.facerender.render import FaceRenderer
     from core.lowerface import make_synthesizer
@@ -187,7 +187,7 @@ def test_draft_mouth_follows_the_driving_expressions(trained_project, tmp_path):
 
 
 def test_dub_from_typed_text_has_the_speech_duration(trained_project, tmp_path):
-    from core.dub import dub_text_job
+    from core.dubbing.dub import dub_text_job
     from tests.conftest import copy_project
 
     project = copy_project(trained_project, tmp_path / "p")  # the speech is saved into the project

@@ -9,7 +9,7 @@ import soundfile as sf
 from core.jobs import run_job
 from core.media import load_audio, probe
 from core.project import Project
-from core.run_all import RunConfig, run_all_job
+from core.dubbing.run_all import RunConfig, run_all_job
 
 
 @pytest.mark.parametrize("renderer", [None, "reference"])

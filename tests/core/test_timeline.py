@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.dub import output_frame_count
+from core.dubbing.dub import output_frame_count
 from core.media import VideoReader
-from core.timeline import frames_in_order, pingpong_indices
+from core.dubbing.timeline import frames_in_order, pingpong_indices
 
 
 def test_pingpong_plays_forward_then_backward_without_jumps():

@@ -8,10 +8,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.audio2exp import AudioTrainConfig, train_audio_job
 from core.crop_size import AUTO
-from core.dub import FEATURE_RATE, DubConfig, DubResult, dub_job, output_frame_count
+from core.dubbing.dub import FEATURE_RATE, DubConfig, DubResult, dub_job, output_frame_count
 from core.jobs import Job, within
+from core.lowerface import DEFAULT, get_variant
 from core.media import probe
+from core.prepare import PrepareConfig, prepare_job
+from core.project.history import record_history
+from core.renderer import RendererTrainConfig, train_renderer_job
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +39,6 @@ class RunConfig:
 
 
 def run_all_job(project, audio_path: Path | str, out_path: Path | str, config: RunConfig = RunConfig()) -> Job[DubResult]:
-    from core.audio2exp import AudioTrainConfig, train_audio_job
-    from core.prepare import PrepareConfig, prepare_job
-    from core.project.history import record_history
-    from core.lowerface import DEFAULT, get_variant
-    from core.renderer import RendererTrainConfig, train_renderer_job
-
     variant = get_variant(config.renderer or DEFAULT)
     started = time.monotonic()
     report = yield from within(prepare_job(project, PrepareConfig(

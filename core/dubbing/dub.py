@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
+from core.atomic import write_text
+from core.audio2exp import predict_expressions
+from core.dubbing.timeline import frames_in_order, pingpong_indices
 from core.errors import DubError
-from core.jobs import Job, ProgressClock
+from core.jobs import Job, ProgressClock, within
+from core.lowerface import make_synthesizer
 from core.media import VideoReader, VideoWriter, load_audio, stream_audio
 from core.project.provenance import synthetic_metadata
-from core.timeline import frames_in_order, pingpong_indices
+from core.tracking import load_tracking
+from core.tts import TtsConfig, speech_for_dub_job
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +73,6 @@ def dub_job(project, audio_path: Path | str, out_path: Path | str, config: DubCo
 
     Audio longer than the video plays the video forward and backward; shorter uses its start.
     """
-    from core.audio2exp import predict_expressions
-    from core.lowerface import make_synthesizer
-
     audio_path, out_path = Path(audio_path), Path(out_path)
     speech = load_audio(audio_path, FEATURE_RATE)
     reader = VideoReader(project.source_video)
@@ -99,8 +103,6 @@ def write_synthesized(project, reader: VideoReader, indices: np.ndarray, express
     finished uint8 frame before it is encoded, with the target frame it was made from (evaluation
     measures them there without decoding the video again).
     """
-    from core.tracking import load_tracking
-
     if len(indices) != len(expressions):
         raise ValueError(f"{len(indices)} frames but {len(expressions)} expressions")
     tracking = load_tracking(project)
@@ -144,8 +146,6 @@ def write_synthesized(project, reader: VideoReader, indices: np.ndarray, express
 
 
 def _small(frame: np.ndarray, width: int = 320) -> np.ndarray:
-    import cv2
-
     h, w = frame.shape[:2]
     if w <= width:
         return frame
@@ -158,8 +158,6 @@ def dub_text_job(project, text: str, out_path: Path | str, config: DubConfig = D
 
     The speech is kept in the project's scripts/ folder so the user can listen to it again.
     """
-    from core.jobs import within
-
     wav, _ = yield from within(speak_into_project_job(project, text, tts), (0.0, 0.15))
     result = yield from within(dub_job(project, wav, out_path, config), (0.15, 1.0))
     return result
@@ -169,11 +167,6 @@ def speak_into_project_job(project, text: str, tts=None):
     """Job: speak ``text`` (core.tts.TtsConfig ``tts``, default voice if None) and keep it in the
     project's scripts/ folder as script-<time>.wav with the script as a .txt beside it.
     Returns (wav path, core.tts.Speech)."""
-    import datetime as _dt
-
-    from core.atomic import write_text
-    from core.tts import TtsConfig, speech_for_dub_job
-
     speech = yield from speech_for_dub_job(text, tts or TtsConfig())
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]  # ms: two takes a second apart differ
     wav = speech.save_wav(project.path("scripts", f"script-{stamp}.wav"))
