@@ -23,6 +23,7 @@ from app.session import Session
 from app.widgets.clocked_playback import ClockedPlayback
 from app.widgets.enabling import enable
 from app.widgets.frame_viewer import FrameViewer
+from app.widgets.plot_legend import legend_below
 from app.widgets.progress_panel import ProgressPanel
 from app.workers import LatestOnly
 
@@ -129,7 +130,7 @@ class QualityPage(QWidget):
         self.plot.setLabel("bottom", "frame")
         self.plot.setLabel("left", "lip gap / face height")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.addLegend(offset=(-10, 10))
+        legend_below(self.plot, columns=4)
         self.plot.setMinimumHeight(200)
         figures = QWidget()
         figures_layout = QVBoxLayout(figures)

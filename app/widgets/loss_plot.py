@@ -5,6 +5,8 @@ from __future__ import annotations
 import pyqtgraph as pg
 from superqt.utils import qthrottled
 
+from app.widgets.plot_legend import legend_below
+
 COLORS = ["#4e9af1", "#f1884e", "#5cc46b", "#d35cc4", "#e0c341", "#56c8d1", "#b0b0b0"]
 # what the trainers report, in words for the legend
 LABELS = {"d": "discriminator", "g_gan": "realism", "l1": "pixel error (L1 x 100)",
@@ -34,7 +36,7 @@ class LossPlot(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.25)
         self.setLabel("bottom", "step")
         self.setLabel("left", "loss")
-        self.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 170))
+        legend_below(self, columns=2)
         self.setMinimumHeight(180)
         self.data: dict[str, tuple[list[float], list[float]]] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}

@@ -8,6 +8,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from app.widgets.plot_legend import legend_below
+
 NO_FACE_BRUSH = (224, 92, 78, 70)
 
 
@@ -59,7 +61,8 @@ class ReadinessPlots(QWidget):
             plot.clear()
             if plot.plotItem.legend is not None:
                 plot.plotItem.legend.clear()
-        self.pose.addLegend(offset=(-10, 5))
+        if self.pose.plotItem.legend is None:
+            legend_below(self.pose, columns=2)
         if euler_deg is not None and len(euler_deg) == self.n_frames:
             for k, (name, color) in enumerate((("yaw", "#4e9af1"), ("pitch", "#5cc46b"))):
                 values = np.where(has_face, euler_deg[:, k], np.nan).astype(float)

@@ -60,3 +60,35 @@ def test_loss_legends_use_plain_names(qtbot):
     names = {item.name() for item in plot.listDataItems()}
     assert names == {"discriminator", "realism", "pixel error (of 255)"}
     assert set(plot.data) == {"d", "g_gan", "l1_255"}  # the stored series keep the trainers' keys
+
+
+def test_legends_sit_outside_the_curves(qtbot):
+    """The legend is laid out under the axis: its box never overlaps the area the curves are drawn in."""
+    import numpy as np
+    import pyqtgraph as pg
+
+    from app.widgets.plot_legend import legend_below
+
+    plot = LossPlot("Renderer losses")
+    qtbot.addWidget(plot)
+    plot.resize(420, 260)
+    plot.show()
+    for step in range(1, 40):
+        plot.add_point(step, {"d": 0.7, "g_gan": 1.2 / step, "l1_255": 8.0 / step, "val_l1_255": 9.0 / step})
+    qtbot.waitUntil(lambda: len(plot.curves) == 4, timeout=3000)
+    opening = pg.PlotWidget()
+    qtbot.addWidget(opening)
+    opening.resize(420, 260)
+    opening.show()
+    legend_below(opening, columns=4)
+    for name in ("real", "own mouth", "draft"):
+        opening.plot(np.arange(50.0), np.random.default_rng(0).random(50), name=name)
+    for widget in (plot, opening):
+        item = widget.getPlotItem()
+        qtbot.waitUntil(lambda: item.legend.sceneBoundingRect().height() > 0, timeout=3000)
+        legend, view = item.legend.sceneBoundingRect(), item.vb.sceneBoundingRect()
+        assert len(item.legend.items) == len(item.listDataItems())  # every curve named
+        assert not legend.intersects(view), (legend, view)
+        assert legend.top() >= view.bottom()  # below the curves
+        assert widget.rect().contains(legend.toRect().adjusted(1, 1, -1, -1))  # and inside the widget
+        assert view.height() > 100  # the curves keep most of the room
