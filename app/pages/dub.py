@@ -24,6 +24,7 @@ from app.widgets.progress_panel import ProgressPanel
 from app.widgets.enabling import enable
 from app.widgets.export_queue import ExportQueuePanel
 from app.widgets.script_editor import ScriptEditor
+from app.widgets.trim_times import TrimTimes
 from app.widgets.waveform import Waveform
 from app.workers import LatestOnly
 
@@ -170,6 +171,8 @@ class DubPage(QWidget):
         audio_layout.addLayout(takes_row)
         audio_layout.addWidget(self.audio_label)
         audio_layout.addWidget(self.waveform)
+        self.trim_times = TrimTimes(self.waveform)
+        audio_layout.addWidget(self.trim_times)
         self.audio_label.setWordWrap(True)
 
         # preview
@@ -423,7 +426,7 @@ class DubPage(QWidget):
         self.refresh_takes()
         seconds = len(audio) / jobs.DUB_AUDIO_RATE
         self.audio_label.setText(f"{self.audio_path.name}: {seconds:.1f} s. Drag the edges of the "
-                                 "blue band to trim it.")
+                                 "blue band to trim it, or type the times.")
         self.waveform.set_audio(audio, jobs.DUB_AUDIO_RATE)
         self.rebuild_preview()
         self._update_buttons()

@@ -7,6 +7,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 
 MAX_POINTS = 4000  # the envelope drawn: min/max pairs per column
+MIN_TRIM_S = 0.1  # the shortest trim the handles and the typed times allow
+HANDLE_PEN = pg.mkPen("#2f6fc0", width=3)
+HANDLE_HOVER_PEN = pg.mkPen("#f1884e", width=5)
+HANDLE_MARKER_PX = 12  # the grip drawn on each handle; it also widens where a press catches it
 
 
 def envelope(samples: np.ndarray, rate: int, columns: int = MAX_POINTS // 2) -> tuple[np.ndarray, np.ndarray]:
@@ -25,9 +29,11 @@ def envelope(samples: np.ndarray, rate: int, columns: int = MAX_POINTS // 2) -> 
 
 
 class Waveform(pg.PlotWidget):
-    """``trim_changed(start_s, end_s)`` when the user drags a trim handle."""
+    """``trim_changed(start_s, end_s)`` when the user drags a trim handle (or the trim is typed);
+    ``audio_changed()`` when audio is set or cleared."""
 
     trim_changed = Signal(float, float)
+    audio_changed = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent=parent)
@@ -44,9 +50,14 @@ class Waveform(pg.PlotWidget):
         self.setXRange(0, 10, padding=0)
         self.duration = 0.0
         self.curve = self.plot(pen=pg.mkPen("#4e9af1", width=1))
-        self.region = pg.LinearRegionItem(values=(0, 0), brush=pg.mkBrush(78, 154, 241, 40))
+        self.region = pg.LinearRegionItem(values=(0, 0), brush=pg.mkBrush(78, 154, 241, 40),
+                                          pen=HANDLE_PEN, hoverPen=HANDLE_HOVER_PEN)
         self.region.setZValue(10)
         self.region.setToolTip("Drag the edges to trim the audio")
+        for line in self.region.lines:  # grips at both ends, easy to see and to catch
+            line.addMarker("|>" if line is self.region.lines[0] else "<|", position=0.12, size=HANDLE_MARKER_PX)
+            line.addMarker("|>" if line is self.region.lines[0] else "<|", position=0.88, size=HANDLE_MARKER_PX)
+            line.setToolTip("Drag to trim the audio (or type the time below)")
         self.addItem(self.region)
         self.playhead = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#f1884e", width=2))
         self.addItem(self.playhead)
@@ -61,12 +72,14 @@ class Waveform(pg.PlotWidget):
         self.region.setBounds((0, self.duration))
         self.region.setRegion((0, self.duration))
         self.region.show()
+        self.audio_changed.emit()
 
     def clear_audio(self) -> None:
         self.duration = 0.0
         self.curve.setData([], [])
         self.region.hide()
         self.setXRange(0, 10, padding=0)
+        self.audio_changed.emit()
 
     def trim(self) -> tuple[float, float]:
         start, end = self.region.getRegion()
