@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.atomic import load_npz
+from core.audio2exp.av_offset import AvOffset, measure_offset, shift_audio
 from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig
 from core.audio2exp.speech import CACHE_DIR, features_for
 from core.errors import DubError, MediaError, ProjectError
@@ -35,6 +36,7 @@ class TrainingData:
     train: np.ndarray
     val: np.ndarray
     bilabial: np.ndarray | None = None  # p/b/m spike times (s) found in the audio; None without phonemes
+    av_offset: AvOffset = AvOffset()  # the clip's own audio/video offset, removed from the rows (av_offset.py)
 
     @property
     def n_exp(self) -> int:
@@ -80,11 +82,26 @@ def project_fps_and_opening(project, n_frames: int) -> tuple[float, np.ndarray]:
     return float(tracking.fps), opening
 
 
-def load_training_data(project, features: AudioFeatureConfig, holdout: float) -> TrainingData:
+def measure_av_offset(samples: np.ndarray, opening: np.ndarray, fps: float, train: np.ndarray,
+                      features: AudioFeatureConfig, cache_dir) -> AvOffset:
+    """The clip's audio/video offset on the training frames (av_offset.py); none without the
+    phoneme recogniser."""
+    from core.audio2exp.phoneme_rows import phoneme_class_steps
+    from core.audio2exp.phonemes import PhonemeError
+
+    try:
+        classes = phoneme_class_steps(samples, features, cache_dir)
+    except PhonemeError as exc:
+        return AvOffset(note=f"audio/video offset not measured: {exc}")
+    return measure_offset(classes, opening, fps, train)
+
+
+def load_training_data(project, features: AudioFeatureConfig, holdout: float, sync: bool = True) -> TrainingData:
     """Features of the project's own audio at its frame times, paired with the fitted expressions.
 
     holdout: share (0..0.5) of the video at its end kept for validation (core.holdout: the same
-    tail the renderer never trains on and evaluate measures).
+    tail the renderer never trains on and evaluate measures). sync: measure the clip's own
+    audio/video offset on the training frames and learn from the audio moved by it.
     Raises ProjectError / MediaError with advice when the project lacks what training needs.
     """
     from core.media import load_audio
@@ -99,15 +116,22 @@ def load_training_data(project, features: AudioFeatureConfig, holdout: float) ->
     except MediaError as exc:
         raise MediaError(f"{exc} The audio model learns from the person's own speech in the video, "
                          "so the target video needs its original sound.") from exc
-    feats = features_for(samples, fps, n, features, project.path(CACHE_DIR))
-    if feats.voiced_share < 0.05:
-        raise DubError("The video's sound track is (almost) silent, so there is no speech to learn the "
-                       "mouth from. Use a video where the person talks.")
     faces = np.flatnonzero(has_face)
     boundary = holdout_start(n, holdout)
     train, val = faces[faces < boundary], faces[faces >= boundary]
     if len(train) < MIN_TRAIN_FRAMES or len(val) < 5:
         raise DubError(f"Only {len(faces)} frames show the face: too few to learn lip motion. "
                        "Use a longer clip (1 to 3 minutes of speech is ideal).")
+    offset = AvOffset()
+    if sync:
+        offset = measure_av_offset(samples, opening, fps, train, features, project.path(CACHE_DIR))
+        log.info("audio/video offset: sound %+.0f ms against the picture (r %.2f), %+.0f ms removed%s",
+                 1000 * offset.offset_s, offset.corr, 1000 * offset.applied_s, f"; {offset.note}" if offset.note else "")
+        samples = shift_audio(samples, offset.applied_s, SAMPLE_RATE)
+    feats = features_for(samples, fps, n, features, project.path(CACHE_DIR))
+    if feats.voiced_share < 0.05:
+        raise DubError("The video's sound track is (almost) silent, so there is no speech to learn the "
+                       "mouth from. Use a video where the person talks.")
     return TrainingData(rows=feats.rows, gate=feats.gate, expression=expression, has_face=has_face,
-                        opening=opening, fps=fps, train=train, val=val, bilabial=feats.bilabial)
+                        opening=opening, fps=fps, train=train, val=val, bilabial=feats.bilabial,
+                        av_offset=offset)

@@ -74,10 +74,12 @@ def train_audio_job(project, config: AudioTrainConfig = AudioTrainConfig()) -> J
     trained: dict[tuple[str, str], tuple[Audio2Expression, ModelScore]] = {}  # (features, model)
     notes: dict[str, str] = {}
     sizes = (0, 0)
+    offset = None
     try:
         for kind, (resolved, note) in candidates.items():
             yield Progress(None, "Computing audio features", message=note)
-            data = load_training_data(project, resolved, config.holdout)
+            data = load_training_data(project, resolved, config.holdout, config.av_sync)
+            offset = data.av_offset
             norm = fit_normaliser(data)
             sizes = (len(data.train), len(data.val))
             for model in models:
@@ -100,6 +102,13 @@ def train_audio_job(project, config: AudioTrainConfig = AudioTrainConfig()) -> J
     metrics = {"chosen": chosen, "frames_train": int(sizes[0]), "frames_val": int(sizes[1]),
                "features": kind, "features_note": note,
                "scores": {m: asdict(s) for m, s in scores.items()}}
+    if offset is not None and config.av_sync:
+        metrics.update(av_offset_s=offset.offset_s, av_offset_applied_s=offset.applied_s,
+                       av_offset_corr=None if offset.corr != offset.corr else offset.corr)
+        if offset.applied_s:
+            note = (note + " " if note else "") + (f"The video's sound is {1000 * offset.offset_s:+.0f} ms "
+                                                   "against its picture: removed before training.")
+            metrics["features_note"] = note
     if len(candidates) > 1:
         others = {k: {m: asdict(s) for (k2, m), (_, s) in trained.items() if k2 == k} for k in candidates if k != kind}
         note += f" Auto: kept {kind} (lower held-out mouth error than {', '.join(others)})."

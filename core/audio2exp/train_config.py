@@ -39,6 +39,7 @@ class AudioTrainConfig:
     feature_dropout: float = 0.5  # training only: share of the encoder's (speaker-dependent) channels zeroed per sample
     closure_calibration: float = 1.0  # strength of the mouth-opening calibration (calibration.py), 0 = off
     bilabial_closures: bool = True  # with phoneme features: close the lips on p/b/m (closures.py)
+    av_sync: bool = True  # measure the clip's own audio/video offset and learn from synced audio (av_offset.py)
     seed: int = 0
     device: str = "cpu"
     # The library default stays the Whisper features that callers written before issue 23 (run,
