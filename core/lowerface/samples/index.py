@@ -104,6 +104,9 @@ class SampleIndex:
     def _bank(self) -> np.memmap:
         return np.memmap(self.bank_path, dtype=np.uint8, mode="r")
 
+    def has(self, frame: int) -> bool:
+        return 0 <= frame < self.n_frames and self.position[frame] >= 0
+
     def pixels(self, frame: int) -> np.ndarray:
         """uint8 (h, w, 3) RGB: the stored lower face of video frame ``frame``."""
         k = int(self.position[frame])
@@ -114,7 +117,7 @@ class SampleIndex:
         if image is None:
             raise ProjectError(f"{self.bank_path}: the stored lower face of frame {frame} is damaged. "
                                "Run 'prepare' again.")
-        return image[..., ::-1]
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
     def save(self, folder: Path) -> None:
         save_npz(folder / INDEX_FILE, frames=self.frames, lips=self.lips, euler=self.euler,

@@ -22,6 +22,8 @@ import numpy as np
 from core.fitting.params import load_face_params
 from core.lowerface.patch import FramePatch
 from core.lowerface.samples.index import LipShape, load_sample_index
+from core.lowerface.samples.mask import LowerFaceMask
+from core.lowerface.samples.prefetch import DecodedSources
 from core.lowerface.samples.select import SelectConfig, choose_sources
 from core.lowerface.samples.warp import SampleWarper, region_of
 from core.facerender.render import FaceRenderer
@@ -45,6 +47,7 @@ class SampleConfig:
     motion_alpha: bool = True
     multiband: bool = True
     raster_scale: float = 0.5
+    kernel: str = "lanczos"
 
 
 class PosedMesh:
@@ -70,14 +73,17 @@ class SampleSynthesizer:
     def __init__(self, project, ctx=None, config: SampleConfig = SampleConfig()) -> None:
         self.project, self.config = project, config
         self.index = load_sample_index(project)
+        self.bank = DecodedSources(self.index)
         self.tracking = load_tracking(project)
         self.params = load_face_params(project)
         self.faces = FaceRenderer(project, ctx=None)
         self.has_face = self.faces.has_face
         model = self.faces.model
         self.lip_shape = LipShape(model, self.index.pixels_per_unit)
-        self.warper = SampleWarper(model, self.faces.size, config.motion_alpha, config.raster_scale)
+        self.warper = SampleWarper(model, self.faces.size, config.motion_alpha, config.raster_scale,
+                                   config.kernel)
         self.mesh = PosedMesh(model, self.params, self.faces.size)
+        self.lower_face_mask = LowerFaceMask(self.faces, self.mesh)
         self.frame_size = self.tracking.frame_size
         allowed = np.ones(len(self.index.frames), bool)
         if config.exclude_from is not None:
@@ -118,6 +124,7 @@ class SampleSynthesizer:
     # ---- one chunk ----------------------------------------------------------------------------
     def _chunk(self, indices, expressions, sources, c0: int, c1: int) -> Iterator[FramePatch | None]:
         t = time.perf_counter()
+        self._prefetch(sources, c0, min(c1 + CHUNK, len(sources)))
         idx = np.asarray(indices[c0:c1])
         rasters = {}
         for k, target in enumerate(idx):
@@ -125,46 +132,49 @@ class SampleSynthesizer:
                 raster, lower_mask = self.warper.rasterize(self.mesh.posed(int(target), expressions[c0 + k]))
                 rasters[k] = (raster, lower_mask, self.warper.motion_weight(raster))
         t = self._tick("raster", t)
-        lower = np.stack([rasters[k][1] if k in rasters else np.zeros((self.faces.size,) * 2, np.float32)
-                          for k in range(len(idx))])
-        expanded, feathers = self.faces.lower_face_masks(idx, lower)
+        masks = {k: self.lower_face_mask(int(idx[k]), rasters[k][1]) for k in rasters}
         self._tick("masks", t)
         for k, j in enumerate(range(c0, c1)):
-            target = int(idx[k])
             if k not in rasters:
                 yield None
                 continue
-            yield self._patch(j, target, rasters[k][0], expanded[k], feathers[k] * rasters[k][2], sources)
+            expanded, feather = masks[k]
+            yield self._patch(j, int(idx[k]), rasters[k][0], expanded, feather * rasters[k][2], sources)
 
     def _patch(self, j: int, target: int, raster, expanded, feather, sources) -> FramePatch | None:
         t = time.perf_counter()
-        ys, xs = np.nonzero(expanded > 0.5)
+        ys, xs = np.nonzero(feather > 0)  # only where the result differs from the frame
         if len(xs) == 0:
             return None
         box = self.tracking.boxes[target]
         region = region_of(box, self.faces.size, (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1), self.frame_size)
         if region[2] < 2 or region[3] < 2:
             return None
-        pixels, cover = self._warped(int(sources[j]), raster, box, region)
+        pixels = self._warped(int(sources[j]), raster, box, region)
+        cover = self.warper.cover(raster.covered.astype(np.float32), box, region)
         t = self._tick("warp", t)
         fade = self._fade(j, sources)
         if fade is not None:
             outgoing, weight = fade
-            old, old_cover = self._warped(outgoing, raster, box, region)
-            pixels, cover = self._dissolve(old, pixels, weight), np.minimum(cover, old_cover)
+            pixels = self._dissolve(self._warped(outgoing, raster, box, region), pixels, weight)
             t = self._tick("crossfade", t)
-        alpha = self.warper.crop_to_region(feather, box, region) * cover
-        mask = self.warper.crop_to_region(expanded, box, region) > 0.5
+        masks = self.warper.crop_to_region(np.dstack([feather, expanded]), box, region)
+        alpha, mask = masks[..., 0] * cover, masks[..., 1] > 0.5
         ring = mask & (alpha < 0.95) & (alpha > 0)
         self._tick("masks", t)
         return FramePatch(region[0], region[1], pixels, np.clip(alpha, 0.0, 1.0), ring, self.config.multiband)
 
-    def _warped(self, source: int, raster, box, region) -> tuple[np.ndarray, np.ndarray]:
+    def _warped(self, source: int, raster, box, region) -> np.ndarray:
         k = int(self.index.position[source])
         x0, y0 = int(self.index.rects[k, 0]), int(self.index.rects[k, 1])
-        sample_map, covered = self.warper.source_map(raster, self.mesh.fitted(source), self.tracking.boxes[source],
-                                                     (x0, y0))
-        return self.warper.warp(self.index.pixels(source), sample_map, covered, box, region)
+        sample_map = self.warper.source_map(raster, self.mesh.fitted(source), self.tracking.boxes[source], (x0, y0))
+        return self.warper.warp(self.bank.pixels(source), sample_map, box, region)
+
+    def _prefetch(self, sources, j0: int, j1: int) -> None:
+        """Start decoding the sources of output frames j0..j1 (and any outgoing run they dissolve from)."""
+        wanted = [int(sources[j]) for j in range(j0, j1)]
+        wanted += [fade[0] for fade in (self._fade(j, sources) for j in range(j0, j1)) if fade is not None]
+        self.bank.prefetch(wanted)
 
     def _fade(self, j: int, sources) -> tuple[int, float] | None:
         """(outgoing source frame, weight of the incoming one) while output frame j lies within

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
 from core.facerender.draft import CHIN, FACE_OVAL, INNER_LIPS, draft_mesh, extend_vertices
 from core.tracking.crop import crop_matrix, inverse_matrix
-from gpu.device import torch_threads
-from gpu.rasterize import interpolate, rasterize
+from gpu.mesh_raster import MeshRaster, rasterize_mesh
 
 
 def frame_to_crop_index(box: np.ndarray, size: int, x0: int, y0: int) -> np.ndarray:
@@ -44,6 +42,9 @@ def region_of(box: np.ndarray, size: int, window: tuple[int, int, int, int], fra
 
 
 MOUTH_CORNERS = (61, 291)
+# the one resampling of the video pixels: Lanczos-4 keeps the most detail, cubic is about four
+# times faster
+KERNELS = {"lanczos": cv2.INTER_LANCZOS4, "cubic": cv2.INTER_CUBIC}
 
 
 def outline_vertices(triangles: np.ndarray, start: int) -> np.ndarray:
@@ -90,9 +91,10 @@ def expression_motion(model, n_extended: int, centre: int, skirt: int, low: floa
 
 class SampleWarper:
     """One output frame at a time. Only the triangles that can reach the lower face are
-    rasterised (in crop pixels, a few ms); the resampling is in video pixels."""
+    rasterised (in crop pixels, under a millisecond); the resampling is in video pixels."""
 
-    def __init__(self, model, crop_size: int, motion_alpha: bool = False, raster_scale: float = 1.0) -> None:
+    def __init__(self, model, crop_size: int, motion_alpha: bool = False, raster_scale: float = 1.0,
+                 kernel: str = "lanczos") -> None:
         faces, centre, skirt = draft_mesh(model.triangles, model.n_vertices)
         n_face, n_fan = len(model.triangles), len(INNER_LIPS)
         rows = np.arange(len(faces))
@@ -105,26 +107,25 @@ class SampleWarper:
         near = np.zeros(faces.max() + 1, bool)
         near[faces[lower].ravel()] = True
         keep = near[faces].any(axis=1) & ~band | band & near[faces[:, 0]]
-        self.faces = torch.from_numpy(np.ascontiguousarray(faces[keep]))
-        self.is_lower = torch.from_numpy(np.r_[lower[keep], False])  # index -1 (no triangle) -> False
+        self.faces = np.ascontiguousarray(faces[keep])
+        self.is_lower = np.r_[lower[keep], False]  # index -1 (no triangle) -> False
         self.size = crop_size
+        self.kernel = KERNELS[kernel]
         # the map is piecewise affine: rasterised at a fraction of the crop and resized, it loses
         # little (the video pixels are still resampled once, at full resolution)
         self.raster_size = max(16, int(round(crop_size * raster_scale)))
         self.scale = self.raster_size / crop_size
         self.weights = None
         if motion_alpha:
-            self.weights = torch.from_numpy(expression_motion(model, faces.max() + 1, centre, skirt))[None, :, None]
+            self.weights = expression_motion(model, faces.max() + 1, centre, skirt)[:, None]
 
-    def motion_weight(self, raster) -> np.ndarray:
+    def motion_weight(self, raster: MeshRaster) -> np.ndarray:
         """float32 (S, S): how much the face under each pixel moves with the expression, 0..1
         (1 on the lips, the chin and the jaw, fading out over the cheeks); 1 everywhere without
         ``motion_alpha``."""
         if self.weights is None:
             return np.ones((self.size, self.size), np.float32)
-        with torch.no_grad(), torch_threads(1):
-            weight = interpolate(self.weights, raster, self.faces)[0, ..., 0].numpy()
-        return self._to_crop(weight)
+        return self._to_crop(raster.interpolate(self.weights, self.faces)[..., 0])
 
     def _to_crop(self, image: np.ndarray) -> np.ndarray:
         """A raster-sized image resized to the crop (the identity at raster_scale 1)."""
@@ -132,51 +133,50 @@ class SampleWarper:
             return image
         return cv2.resize(image, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
 
-    def rasterize(self, target_vertices: np.ndarray):
+    def rasterize(self, target_vertices: np.ndarray) -> tuple[MeshRaster, np.ndarray]:
         """The output frame's mesh (V, 3) in its crop pixels, rasterised: (raster, lower-face mask
         float32 (S, S) with the mouth's inside)."""
-        dst = extend_vertices(target_vertices, target_vertices)
-        dst[:, :2] *= self.scale
-        with torch.no_grad(), torch_threads(1):
-            dst_t = torch.from_numpy(np.ascontiguousarray(dst, np.float32))[None]
-            dst_t[..., 2] = 1.0  # orthographic: no depth order needed on a single face
-            raster = rasterize(dst_t, self.faces, self.raster_size, self.raster_size, perspective=False)
-            lower = self.is_lower[raster.tri_id[0]].numpy().astype(np.float32)
+        dst = extend_vertices(target_vertices, target_vertices)[:, :2] * self.scale
+        raster = rasterize_mesh(dst, self.faces, self.raster_size, self.raster_size)
+        lower = self.is_lower[raster.ids].astype(np.float32)
         return raster, (self._to_crop(lower) > 0.5).astype(np.float32)
 
-    def source_map(self, raster, source_vertices: np.ndarray, source_box: np.ndarray,
-                   source_origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def source_map(self, raster: MeshRaster, source_vertices: np.ndarray, source_box: np.ndarray,
+                   source_origin: tuple[int, int]) -> np.ndarray:
         """Per crop pixel of the output frame (its ``raster``), where to read the source frame.
 
         source_vertices: (V, 3) the source frame's fitted mesh in its crop pixels; source_box: the
         source's crop box; source_origin: (x0, y0) of the stored source pixels in its frame.
-        Returns (map float32 (S, S, 2) of source pixel indices, covered float32 (S, S))."""
+        Returns float32 (R, R, 2): source pixel indices, at the raster's size R."""
         src = extend_vertices(source_vertices, source_vertices)[:, :2].astype(np.float64)
         inv = inverse_matrix(source_box, self.size)
         src_frame = src @ inv[:, :2].T + inv[:, 2] - np.array(source_origin) - 0.5
-        with torch.no_grad(), torch_threads(1):
-            attrs = torch.from_numpy(np.ascontiguousarray(src_frame, np.float32))[None]
-            sample = interpolate(attrs, raster, self.faces)[0].numpy()
-            covered = (raster.tri_id[0] >= 0).numpy().astype(np.float32)
-        return sample, covered
-    def warp(self, source_pixels: np.ndarray, sample_map: np.ndarray, covered: np.ndarray, target_box: np.ndarray,
-             region: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """The source pixels moved into the output frame's ``region`` (x0, y0, w, h).
+        return raster.interpolate(src_frame, self.faces)
 
-        Returns (pixels float32 (h, w, 3), covered float32 (h, w))."""
-        x0, y0, w, h = region
-        m = frame_to_crop_index(target_box, self.size, x0, y0)
-        m = m * self.scale  # crop pixel indices -> raster pixel indices
+    def _region_matrix(self, target_box: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
+        """(2, 3) affine from the frame region's pixel indices to raster pixel indices."""
+        m = frame_to_crop_index(target_box, self.size, region[0], region[1]) * self.scale
         m[:, 2] += 0.5 * self.scale - 0.5
-        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        map_x = cv2.warpAffine(sample_map[..., 0], m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-        map_y = cv2.warpAffine(sample_map[..., 1], m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-        cover = cv2.warpAffine(covered, m, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        pixels = cv2.remap(source_pixels, map_x, map_y, cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REPLICATE)
-        return pixels.astype(np.float32), np.clip(cover, 0.0, 1.0)
+        return m
+
+    def cover(self, covered: np.ndarray, target_box: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
+        """float32 (h, w): the raster's coverage resampled into the frame ``region``."""
+        cover = cv2.warpAffine(covered, self._region_matrix(target_box, region), region[2:],
+                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+                               borderValue=0)
+        return np.clip(cover, 0.0, 1.0)
+
+    def warp(self, source_pixels: np.ndarray, sample_map: np.ndarray, target_box: np.ndarray,
+             region: tuple[int, int, int, int]) -> np.ndarray:
+        """float32 (h, w, 3): the source pixels moved into the output frame's ``region`` (x0, y0,
+        w, h); one resampling with the sharp kernel."""
+        maps = cv2.warpAffine(sample_map, self._region_matrix(target_box, region), region[2:],
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+        pixels = cv2.remap(source_pixels, maps, None, self.kernel, borderMode=cv2.BORDER_REPLICATE)
+        return pixels.astype(np.float32)
 
     def crop_to_region(self, image: np.ndarray, target_box: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
-        """A crop-pixel image (S, S) (a mask) resampled into the frame ``region``."""
+        """A crop-pixel image (S, S) or (S, S, C<=4) (masks) resampled into the frame ``region``."""
         x0, y0, w, h = region
         m = frame_to_crop_index(target_box, self.size, x0, y0)
         return cv2.warpAffine(image.astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
