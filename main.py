@@ -225,7 +225,7 @@ def cmd_relink(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from core.benchmark import BenchmarkConfig, benchmark_job
+    from core.evaluation.benchmark import BenchmarkConfig, benchmark_job
 
     result = drive(benchmark_job(args.video, BenchmarkConfig(seconds=args.seconds, out=args.out)))
     print(result.describe() if hasattr(result, "describe") else result)

@@ -79,8 +79,8 @@ def export(project, audio_path: Path, out_path: Path, renderer: str | None = Non
 
 
 def evaluate(project):
-    """Job: measure the trained models on the held-out tail (core.evaluate); writes evaluation/."""
-    from core.evaluate import EvaluateConfig, evaluate_job
+    """Job: measure the trained models on the held-out tail (core.evaluation.evaluate); writes evaluation/."""
+    from core.evaluation.evaluate import EvaluateConfig, evaluate_job
 
     return evaluate_job(project, EvaluateConfig())
 

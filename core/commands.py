@@ -193,6 +193,6 @@ def build_job(spec: JobSpec, project=None) -> Job:
         config = RunConfig(minutes=spec.minutes if spec.minutes is not None else RunConfig.minutes,
                            device=spec.torch_device, crop_size=spec.crop_size, renderer=spec.renderer)
         return run_all_job(project, spec.audio, spec.out, config)
-    from core.evaluate import EvaluateConfig, evaluate_job
+    from core.evaluation.evaluate import EvaluateConfig, evaluate_job
 
     return evaluate_job(project, EvaluateConfig(device=spec.torch_device, voices=tuple(spec.voices)))

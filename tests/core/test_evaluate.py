@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from core.evaluate import EvaluateConfig, evaluate_job
+from core.evaluation.evaluate import EvaluateConfig, evaluate_job
 from core.jobs import run_job
 from core.media import probe
 from tests.conftest import media
@@ -55,7 +55,7 @@ def test_evaluate_measures_voice_transfer_and_lip_closure(trained_project, tmp_p
     for clip in transfer["clips"].values():
         assert -1.0 <= clip["corr"] <= 1.0 and clip["frames"] >= 70
     # The figures are voice_transfer_job's on the same clips (whose own test follows).
-    from core.lipsync_metrics import voice_transfer_job
+    from core.evaluation.voice_transfer import voice_transfer_job
 
     again = run_job(voice_transfer_job(project, list(voices), result.folder / "voices"))
     assert {k: round(c["corr"], 3) for k, c in again["clips"].items()} == {
@@ -112,17 +112,17 @@ def test_voice_transfer_follows_each_clip_s_own_audio_in_time(speaking_project, 
     """Each clip's r beats the same clip with its audio reversed or a second late: the figure pairs
     a clip's own speech with its own lips, frame by frame (r 0.75 / 0.45 vs reversed 0.03 / 0.18
     and late 0.08 / 0.06 when written)."""
-    import core.media
     from core.audio2exp.features import SAMPLE_RATE
-    from core.lipsync_metrics import voice_transfer_job
+    from core.evaluation import voice_transfer
+    from core.evaluation.voice_transfer import voice_transfer_job
 
     voices = [media("video/videoretalking__face_4.mp4"), media("video/videoretalking__face_2.mp4")]
     cache = tmp_path / "voices"
     right = run_job(voice_transfer_job(speaking_project, voices, cache))
-    load = core.media.load_audio
+    load = voice_transfer.load_audio
     controls = {}
     for name, change in (("reversed", lambda x: x[::-1].copy()), ("late", lambda x: np.roll(x, SAMPLE_RATE))):
-        monkeypatch.setattr(core.media, "load_audio", lambda *a, change=change, **k: change(load(*a, **k)))
+        monkeypatch.setattr(voice_transfer, "load_audio", lambda *a, change=change, **k: change(load(*a, **k)))
         controls[name] = run_job(voice_transfer_job(speaking_project, voices, cache))
     assert set(right["clips"]) == {"videoretalking__face_4", "videoretalking__face_2"}
     for clip, figures in right["clips"].items():
@@ -138,7 +138,7 @@ def test_lip_closure_counts_the_closures_of_a_longer_tail(speaking_project):
     own audio: a count of real closures and a finite share, never 0 frames and NaN."""
     from core.audio2exp import load_audio_model, predict_expressions
     from core.audio2exp.features import SAMPLE_RATE, frame_features
-    from core.evaluate import _lip_closure
+    from core.evaluation.evaluate import _lip_closure
     from core.holdout import holdout_start
     from core.lipsync_metrics import lip_closure
     from core.media import load_audio

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from core.audio2exp.features import SAMPLE_RATE, frame_features
-from core.lipsync_metrics import lip_closure, tracked_opening
+from core.evaluation.voice_transfer import tracked_opening
+from core.lipsync_metrics import lip_closure
 from core.media import load_audio
 from tests.conftest import media
 

@@ -14,10 +14,14 @@ from pathlib import Path
 import torch
 
 from core.atomic import write_json
+from core.audio2exp import AudioTrainConfig, train_audio_job
 from core.dubbing.dub import DubConfig, dub_job
 from core.jobs import Job, ProgressClock, within
+from core.lowerface import ready_variants
 from core.media import VideoReader, VideoWriter, load_audio, probe
+from core.prepare import PrepareConfig, prepare_job
 from core.project import Project
+from core.renderer import RendererTrainConfig, train_renderer_job
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +55,6 @@ def _peak_mb() -> float:
 
 
 def benchmark_job(video: Path | str, config: BenchmarkConfig = BenchmarkConfig()) -> Job[BenchmarkResult]:
-    from core.audio2exp import AudioTrainConfig, train_audio_job
-    from core.prepare import PrepareConfig, prepare_job
-    from core.renderer import RendererTrainConfig, train_renderer_job
-
     video = Path(video)
     info = probe(video)
     figures: dict[str, float] = {"source_width": info.width, "source_height": info.height, "fps": info.fps}
@@ -98,7 +98,6 @@ def benchmark_job(video: Path | str, config: BenchmarkConfig = BenchmarkConfig()
         if result.steps and result.elapsed_s > 0:  # elapsed_s counts training steps, not the render cache
             figures["renderer_steps_per_s"] = result.steps / result.elapsed_s
 
-        from core.lowerface import ready_variants
 
         modes = ready_variants(project)
         for k, mode in enumerate(modes):

@@ -11,13 +11,22 @@ from pathlib import Path
 import numpy as np
 
 from core.atomic import save_npz, write_json, write_text
+from core.audio2exp import load_audio_model, predict_expressions
+from core.audio2exp.features import frame_features
+from core.audio2exp.phonemes import STEP_S, PhonemeError, load_recogniser
+from core.audio2exp.visemes import bilabial_events, class_matrix
 from core.dubbing.dub import FEATURE_RATE, OUTPUT_AUDIO_RATE, DubConfig, write_synthesized
+from core.evaluation.voice_transfer import voice_transfer_job
+from core.facerender.render import FaceRenderer
 from core.holdout import holdout_start
 from core.jobs import Job, ProgressClock, within
+from core.lipsync_metrics import bilabial_recall, lip_closure
+from core.lowerface import make_synthesizer, ready_variants
 from core.media import VideoReader, VideoWriter, load_audio
 from core.metrics import MouthSharpness, correlation, mean_abs_error, psnr, ssim
 from core.project.provenance import synthetic_metadata
 from core.tracking import load_tracking
+from core.tracking.backends import MediapipeFaceMesh
 from core.tracking.crop import crop_image, to_crop_coords
 from core.tracking.store import CHIN_BOTTOM, FOREHEAD_TOP, LOWER_INNER_LIP, UPPER_INNER_LIP
 
@@ -40,7 +49,7 @@ class EvaluateConfig:
     max_frames: int = 1500
     device: str = "auto"
     draft_too: bool = True
-    voices: tuple = ()  # other talking videos for the voice-transfer figure (core/lipsync_metrics.py)
+    voices: tuple = ()  # other talking videos for the voice-transfer figure (core/evaluation/voice_transfer.py)
 
 
 @dataclass
@@ -95,8 +104,6 @@ class _SegmentScorer:
         self._mesh = None
 
     def add(self, j: int, candidate: np.ndarray, real: np.ndarray) -> None:
-        from core.tracking.backends import MediapipeFaceMesh
-
         target = int(self.indices[j])
         box, size = self.tracking.boxes[target], self.tracking.crop_size
         row = {"ssim_full": ssim(candidate, real), "mae_full": mean_abs_error(candidate, real),
@@ -141,10 +148,6 @@ def _opening(landmarks: np.ndarray) -> float:
 
 
 def _lip_closure(project, tracking, indices, expressions, segment, fps) -> dict:
-    from core.audio2exp import load_audio_model
-    from core.audio2exp.features import frame_features
-    from core.lipsync_metrics import lip_closure
-
     predicted = load_audio_model(project).mouth_opening(expressions)
     real = tracking.mouth_opening()[indices]
     gate = frame_features(segment, fps, len(indices)).gate
@@ -154,11 +157,6 @@ def _lip_closure(project, tracking, indices, expressions, segment, fps) -> dict:
 def _bilabial_recall(project, tracking, indices, expressions, segment, fps) -> dict:
     """Bilabial closure recall on the held-out tail: p/b/m found by the phoneme recogniser on the
     real audio (core.lipsync_metrics.bilabial_recall); an empty dict when the recogniser is missing."""
-    from core.audio2exp import load_audio_model
-    from core.audio2exp.phonemes import PhonemeError, STEP_S, load_recogniser
-    from core.audio2exp.visemes import bilabial_events, class_matrix
-    from core.lipsync_metrics import bilabial_recall
-
     try:
         recogniser = load_recogniser()
     except PhonemeError as exc:
@@ -171,10 +169,6 @@ def _bilabial_recall(project, tracking, indices, expressions, segment, fps) -> d
 
 def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[EvaluateResult]:
     """Measure the trained models on the held-out tail; writes evaluation/ in the project."""
-    from core.audio2exp import predict_expressions
-    from core.facerender.render import FaceRenderer
-    from core.lowerface import make_synthesizer, ready_variants
-
     tracking = load_tracking(project)
     reader = VideoReader(project.source_video)
     n = min(tracking.n_frames, reader.frame_count)
@@ -233,8 +227,6 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
     figures["baseline"] = scorer.summary()
     voices = {}
     if config.voices:
-        from core.lipsync_metrics import voice_transfer_job
-
         voices = yield from voice_transfer_job(project, [Path(v) for v in config.voices], folder / "voices")
 
     result = EvaluateResult(figures=figures, frames=length, segment=(start, start + length),
