@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self.actions_by_id = self._build_actions()
         self._build_menus()
         self.start_page.opened.connect(lambda: self.pages.setCurrentIndex(PREPARE))
+        self.start_page.created.connect(self.prepare_page.start_for_new_project)
         self.session.project_changed.connect(self._on_project)
         self.session.runner.busy_changed.connect(self._on_busy)
         self._on_project(None)

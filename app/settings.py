@@ -23,6 +23,7 @@ class Preferences:
     renderer_minutes: int = 30
     renderer_kind: str = ""  # "" = the app's default (core.renderer.config.DEFAULT_RENDERER)
     input_device: str = ""
+    auto_capture: bool = True  # face capture starts by itself when a project is made
 
 
 class AppSettings:
@@ -82,7 +83,10 @@ class AppSettings:
         for f in fields(Preferences):
             raw = self._q.value(self._key(f"preferences/{f.name}"), getattr(defaults, f.name))
             try:
-                values[f.name] = type(getattr(defaults, f.name))(raw)
+                kind = type(getattr(defaults, f.name))
+                if kind is bool and isinstance(raw, str):  # an INI file keeps "true"/"false"
+                    raw = raw.strip().lower() in ("true", "1", "yes")
+                values[f.name] = kind(raw)
             except (TypeError, ValueError):
                 values[f.name] = getattr(defaults, f.name)
         return Preferences(**values)

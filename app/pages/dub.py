@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGroupBox, QHB
 from app import audio_io, jobs
 from app.dialogs import choose_file, show_error
 from app.session import Session
+from app.pages.clip_frames import ClipFrames
 from app.widgets.clocked_playback import ClockedPlayback
 from app.widgets.compare_view import ComparePreview
 from app.widgets.frame_viewer import FrameViewer
@@ -104,6 +105,7 @@ class DubPage(QWidget):
         self.audio_path: Path | None = None
         self.preview = None  # DubPreview for the current audio and trim
         self.preview_key: tuple | None = None
+        self.clip = None  # ClipFrames: the video itself, shown until audio is loaded
         self.last_export: Path | None = None
         self.recorder = audio_io.Recorder()
         self.devices: list[audio_io.InputDevice] = []
@@ -547,9 +549,11 @@ class DubPage(QWidget):
             start, _ = self.trim()
             self.waveform.set_playhead(start + frame / self.preview.fps)
             self._request_frame(frame)
+        elif self.clip is not None and self.audio is None:
+            self._request_frame(frame)
 
     def _request_frame(self, frame: int) -> None:
-        preview = self.preview
+        preview = self.preview if self.preview is not None else self.clip
         cached = self.frame_cache.get((self.preview_key, frame))
         if cached is not None:
             self._show_pair(cached)
@@ -576,6 +580,10 @@ class DubPage(QWidget):
             self.start_playing()
 
     def start_playing(self) -> None:
+        if self.preview is None and self.clip is not None and self.audio is None:
+            self.playback.start(self.clip.fps)  # the clip alone, before any audio
+            self.play_button.setText("Pause")
+            return
         if self.preview is None or self.audio is None:
             return
         frame = 0 if self.viewer.frame >= self.viewer.frame_count - 1 else self.viewer.frame
@@ -726,9 +734,27 @@ class DubPage(QWidget):
         self._update_buttons()
         self.export_progress.show_message("", done=False)
         self.script.show_message("", done=False)
-        self.viewer.set_frame_count(0)
-        self.viewer.view.clear_image("Load audio to preview the dubbed video.")
+        self.show_clip(project)
         self._update_buttons()
+
+    def show_clip(self, project) -> None:
+        """Until audio is loaded the preview shows the video itself (scrub it, play it silently)."""
+        self.clip = None
+        self.frame_cache.clear()  # the last project's clip frames were kept under the same keys
+        self.renders.clear()
+        if project is not None:
+            try:
+                self.clip = ClipFrames(project)
+            except Exception as exc:  # noqa: BLE001 (a moved video: the bar above the pages says so)
+                log.info("the clip cannot be shown: %s", exc)
+        if self.clip is None:
+            self.viewer.set_frame_count(0)
+            self.viewer.view.clear_image("Load audio to preview the dubbed video.")
+            return
+        self.viewer.set_frame_count(self.clip.n_frames, self.clip.fps)
+        self.preview_label.setText("The video as it is: load, record or speak audio to preview the dub.")
+        self.viewer.set_frame(0)
+        self._request_frame(0)
 
     def _on_models_changed(self) -> None:
         self._models_version += 1

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpl
 from app import jobs
 from app.dialogs import show_error
 from app.frames import OVERLAY_LABELS, OVERLAYS
+from app.pages.clip_frames import ClipFrames
 from app.session import Session
 from app.widgets.enabling import enable
 from app.widgets.frame_viewer import FrameViewer
@@ -27,7 +28,8 @@ class PreparePage(QWidget):
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
         self.session = session
-        self.frames = None  # PreparedFrames of the open project, once prepared
+        self.frames = None  # PreparedFrames of the open project, or its ClipFrames before capture
+        self.prepared = False
         self.renders = LatestOnly(self)
         self.renders.done.connect(self._on_image)
         self.renders.failed.connect(self._on_image_failed)
@@ -44,8 +46,18 @@ class PreparePage(QWidget):
         self.start_button.clicked.connect(self.start)
         self.progress = ProgressPanel()
         self.progress.cancel_requested.connect(lambda: session.runner.cancel(JOB))
+        self.auto_check = QCheckBox("Start by itself for a new project")
+        self.auto_check.setObjectName("autoCapture")
+        self.auto_check.setToolTip("Face capture starts as soon as a project is made (Cancel stops it; "
+                                   "Capture face continues it)")
+        self.auto_check.setChecked(session.settings.preferences().auto_capture)
+        self.auto_check.toggled.connect(lambda on: session.settings.update_preferences(auto_capture=on))
+        start_column = QVBoxLayout()
+        start_column.addWidget(self.start_button)
+        start_column.addWidget(self.auto_check)
+        start_column.addStretch(1)
         top = QHBoxLayout()
-        top.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(start_column)
         top.addWidget(self.progress, 1)
 
         self.toggles: dict[str, QCheckBox] = {}
@@ -117,6 +129,7 @@ class PreparePage(QWidget):
         self.stop_playing()
         self._update_buttons()
         self.frames = None
+        self.prepared = False  # self.frames: the prepared crops, or else the clip itself
         self.show_report(self._stored_report(project) if project else "")
         self.readiness_plots.clear()
         if project is None:
@@ -125,14 +138,27 @@ class PreparePage(QWidget):
             self.frames = jobs.frame_source(project)
         except Exception as exc:  # noqa: BLE001 (not prepared yet is the usual reason)
             log.info("no prepared frames: %s", exc)
-            self.viewer.set_frame_count(0)
-            self.viewer.view.clear_image("Run face capture to see the tracked face here.")
             self.start_button.setText("Capture face")
-            self._update_toggles()
+            self._show_clip(project)
             return
+        self.prepared = True
         self.start_button.setText("Capture face again")
         self.viewer.set_frame_count(self.frames.n_frames, project.source_info.get("fps"))
         self._plot_readiness(project)
+        self._update_toggles()
+        self.refresh_image()
+
+    def _show_clip(self, project) -> None:
+        """Before face capture: the video itself, to scrub and play."""
+        try:
+            self.frames = ClipFrames(project)
+        except Exception as exc:  # noqa: BLE001 (a missing video: the bar above the pages says so)
+            log.info("the clip cannot be shown: %s", exc)
+            self.viewer.set_frame_count(0)
+            self.viewer.view.clear_image("Run face capture to see the tracked face here.")
+            self._update_toggles()
+            return
+        self.viewer.set_frame_count(self.frames.n_frames, self.frames.fps)
         self._update_toggles()
         self.refresh_image()
 
@@ -228,14 +254,26 @@ class PreparePage(QWidget):
         self.viewer.step(delta)
 
     # ---- the job -------------------------------------------------------------------------------------
+    def start_for_new_project(self) -> bool:
+        """A project was just made: start face capture unless the user turned that off or it is
+        already prepared. True if it started."""
+        project = self.session.project
+        if (project is None or not self.session.settings.preferences().auto_capture
+                or project.is_current("fitting") or self.session.runner.is_running()):
+            return False
+        self.start()
+        return self.session.runner.is_running(JOB)
+
     def start(self) -> None:
         project = self.session.project
         if project is None or self.session.runner.is_running():
             return
-        self.frames = None
+        if self.prepared:  # the crops are written again: nothing to show meanwhile
+            self.frames, self.prepared = None, False
         self.progress.set_running(True)
         self.progress.show_message("Starting face capture...", done=False)
         self.session.runner.start(JOB, lambda: jobs.prepare(project))
+        self._update_buttons()
 
     def _on_progress(self, name: str, record) -> None:
         if name == JOB:
@@ -263,5 +301,5 @@ class PreparePage(QWidget):
     def _on_stopped(self, name: str) -> None:
         if name == JOB:
             self.progress.set_running(False)
-            if self.frames is None:
+            if not self.prepared:
                 self.load_project()

@@ -82,9 +82,11 @@ class NewProjectDialog(QDialog):
 
 
 class StartPage(QWidget):
-    """Emits ``opened()`` after a project was created or opened."""
+    """Emits ``opened()`` after a project was created or opened, and ``created()`` first when it was
+    created."""
 
     opened = Signal()
+    created = Signal()
 
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
@@ -209,6 +211,7 @@ class StartPage(QWidget):
             show_error(self, exc, "The project could not be created")
             return
         self.refresh_recent()
+        self.created.emit()
         self.opened.emit()
 
     # ---- drag and drop ---------------------------------------------------------------------------
