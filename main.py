@@ -104,6 +104,11 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _given(**options) -> dict:
+    """The options the user gave; the others keep the defaults of JobSpec, which are the stage configs'."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
 def _run_spec(spec) -> int:
     """Build the job that ``spec`` describes (core.commands, as batch and the app do) and drive it."""
     from core.commands import build_job
@@ -129,7 +134,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from core.commands import JobSpec
 
     return _run_spec(JobSpec("prepare", project=args.project, video=args.video, consent=args.i_have_consent,
-                             backend=args.backend, crop_size=args.crop_size, speech_encoder=args.speech_encoder))
+                             crop_size=args.crop_size, speech_encoder=args.speech_encoder,
+                             **_given(backend=args.backend)))
 
 
 def cmd_train_audio(args: argparse.Namespace) -> int:
@@ -155,9 +161,9 @@ def cmd_dub(args: argparse.Namespace) -> int:
             text = args.text_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DubError(f"{args.text_file}: cannot read the script ({exc}). Save it as UTF-8 text.") from exc
-    return _run_spec(JobSpec("dub", project=args.project, audio=args.audio, text=text, voice=args.voice,
-                             rate=args.rate, out=args.out, draft=args.draft,
-                             renderer=args.renderer))
+    return _run_spec(JobSpec("dub", project=args.project, audio=args.audio, text=text, out=args.out,
+                             draft=args.draft, renderer=args.renderer,
+                             **_given(voice=args.voice, rate=args.rate)))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -263,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("prepare", cmd_prepare, "track the face in every frame and fit the 3D face model")
     p.add_argument("video", type=Path, nargs="?", help="the target video (needed for a new project)")
     p.add_argument("--project", type=Path, required=True, help="project folder")
-    p.add_argument("--backend", choices=["mediapipe", "face-alignment"], default="mediapipe")
+    p.add_argument("--backend", default=None,
+                   help="landmark backend: mediapipe (the default) or face-alignment (the paper's 68 points)")
     p.add_argument("--crop-size", type=crop_size_arg, default="auto", metavar="auto|N",
                    help=crop_help)
     p.add_argument("--i-have-consent", action="store_true", help=consent_help)
@@ -283,8 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("train-renderer", cmd_train_renderer, "train the neural face renderer (resumes if stopped)")
     p.add_argument("--project", type=Path, required=True)
-    p.add_argument("--minutes", type=positive(float), default=None, help="time budget")
-    p.add_argument("--steps", type=positive(int), default=None, help="step budget")
+    p.add_argument("--minutes", type=positive(float), default=None,
+                   help="train this many minutes more than the network already has")
+    p.add_argument("--steps", type=positive(int), default=None, help="train this many steps more")
     p.add_argument("--profile", choices=["auto", "cpu", "gpu"], default="auto")
     p.add_argument("--renderer", choices=lowerface.names(trains=True), default=None,
                    help="the network to train: " + "; ".join(
@@ -299,8 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     speech.add_argument("--audio", type=Path, help="speech as an audio or video file")
     speech.add_argument("--text", help="what the person should say (spoken by an offline voice)")
     speech.add_argument("--text-file", type=Path, help="a UTF-8 text file with the script")
-    p.add_argument("--voice", default="en_US-joe-medium", help="voice name or a Piper .onnx file")
-    p.add_argument("--rate", type=float, default=1.0, help="speaking rate (1 = normal, 1.2 = faster)")
+    p.add_argument("--voice", default=None, help="voice name or a Piper .onnx file (default: the built-in voice)")
+    p.add_argument("--rate", type=float, default=None, help="speaking rate (1 = normal, 1.2 = faster)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--renderer", choices=lowerface.names(), default=None, help=renderer_help)
     p.add_argument("--draft", action="store_true", help="the same as --renderer draft")
@@ -310,8 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("audio", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--project", type=Path, default=None)
-    p.add_argument("--minutes", type=positive(float), default=45.0,
-                   help="total time budget; a network chosen with --renderer trains in what is left")
+    p.add_argument("--minutes", type=positive(float), default=None,
+                   help="total time budget (default: the run's own); a network chosen with --renderer "
+                        "trains in what is left")
     p.add_argument("--renderer", choices=lowerface.names(), default=None, help=renderer_help)
     p.add_argument("--crop-size", type=crop_size_arg, default="auto", metavar="auto|N", help=crop_help)
     p.add_argument("--i-have-consent", action="store_true", help=consent_help)

@@ -17,72 +17,50 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 DUB_AUDIO_RATE = 48000      # the rate the dub page keeps audio at (playback, trimming, export)
-FEATURE_RATE = 16000        # the rate the audio model listens at
+
+
+def _start(spec_kind: str, project, **fields):
+    """The job of the JobSpec ``spec_kind`` with ``fields`` for the open ``project``, built as the CLI
+    and the batch runner build theirs (core.commands.build_job)."""
+    from core import commands  # here, not at the top: see the module's docstring
+
+    return commands.build_job(commands.JobSpec(spec_kind, project=project.root, **fields), project)
 
 
 def prepare(project):
     """Job: track the face, fit the 3D model, return a ReadinessReport."""
-    from core.prepare import PrepareConfig, prepare_job
-
-    return prepare_job(project, PrepareConfig())
+    return _start("prepare", project)
 
 
 def train_audio(project):
-    """Job: train the audio-to-expression model on the video's own speech."""
-    from core.audio2exp import AudioTrainConfig, train_audio_job
-    from core.audio2exp.features import AudioFeatureConfig
-    from core.audio2exp.speech import project_features
-    from core.project.history import record_history
-
-    config = AudioTrainConfig(features=AudioFeatureConfig(kind=project_features(project)))
-    return record_history(project, "audio_model", train_audio_job(project, config), continues=False)
+    """Job: train the audio-to-expression model on the video's own speech (the project's chosen
+    speech features)."""
+    return _start("train-audio", project)
 
 
 def train_renderer(project, minutes: float | None = None, steps: int | None = None,
                    renderer: str | None = None):
-    """Job: train the neural renderer (``renderer``: 'reference' or 'paper') for ``minutes`` (or
-    ``steps``) MORE than it already has.
-
-    The renderer's budgets count the whole training of the project (a resumed run finishes the same
-    budget), so the time already spent on the current face capture is added here (nothing when the
-    project's renderer is the other kind: that one starts afresh).
-    """
-    from core.project.history import record_history
-    from core.renderer import RendererTrainConfig, train_renderer_job
-    from core.renderer.config import DEFAULT_RENDERER
-
-    renderer = renderer or DEFAULT_RENDERER
-    done_minutes, done_steps = renderer_trained_so_far(project)
-    if project.stage("renderer").settings.get("renderer", "paper") != renderer:
-        done_minutes, done_steps = 0.0, 0
-    config = RendererTrainConfig.for_device(
-        "auto", minutes=None if minutes is None else done_minutes + minutes,
-        steps=None if steps is None else done_steps + steps, renderer=renderer)
-    return record_history(project, "renderer", train_renderer_job(project, config))
+    """Job: train the neural renderer (``renderer``: 'reference' or 'paper'; None: the default) for
+    ``minutes`` (or ``steps``) MORE than it already has (core.commands: the rule of every front end)."""
+    return _start("train-renderer", project, minutes=minutes, steps=steps, renderer=renderer)
 
 
 def renderer_trained_so_far(project) -> tuple[float, int]:
     """(minutes, steps) the renderer trained on the project's current face capture (0, 0 if none)."""
-    record = project.stage("renderer")
-    if record.status == "pending" or record.inputs.get("fitting") != project.stage("fitting").key:
-        return 0.0, 0
-    metrics = record.metrics or {}
-    return float(metrics.get("elapsed_s", 0.0)) / 60.0, int(metrics.get("steps", 0))
+    from core.renderer.train import trained_so_far
+
+    return trained_so_far(project)
 
 
 def export(project, audio_path: Path, out_path: Path, renderer: str | None = None):
     """Job: dub ``audio_path`` onto the project's person and write ``out_path`` with the lower-face
     variant ``renderer`` (core.lowerface; None: the default)."""
-    from core.dubbing.dub import DubConfig, dub_job
-
-    return dub_job(project, audio_path, out_path, DubConfig(renderer=renderer))
+    return _start("dub", project, audio=Path(audio_path), out=Path(out_path), renderer=renderer)
 
 
 def evaluate(project):
     """Job: measure the trained models on the held-out tail (core.evaluation.evaluate); writes evaluation/."""
-    from core.evaluation.evaluate import EvaluateConfig, evaluate_job
-
-    return evaluate_job(project, EvaluateConfig())
+    return _start("evaluate", project)
 
 
 def load_audio(path: Path) -> np.ndarray:

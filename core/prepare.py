@@ -21,7 +21,7 @@ class PrepareConfig:
     """crop_size: pixels, or AUTO (the face's own size up to the cap of ``profile``; see
     core.crop_size). profile: 'auto', 'cpu' or 'gpu', the renderer profile the crops are cut for."""
 
-    backend: str = "mediapipe"
+    backend: str = TrackingConfig.backend
     crop_size: int = AUTO
     allow_download: bool = True
     profile: str = "auto"

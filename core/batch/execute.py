@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.batch import records
-from core.commands import JobSpec, build_job, open_project
+from core.commands import KINDS, JobSpec, build_job, open_project
 from core.errors import DubError, JobCancelled
 from core.jobs import Job
 
@@ -70,7 +70,7 @@ def remove_parts_of(out: Path | None) -> None:
 
 
 def stopped_message(spec: JobSpec) -> str:
-    if spec.kind in ("train-audio", "train-renderer", "run", "prepare"):
+    if KINDS[spec.kind].changes_project:
         return "stopped; it continues from its checkpoint on the next run"
     return "stopped before it finished; it runs again on the next run"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from core.batch.execute import Outcome
 from core.batch.rows import BatchRow
+from core.commands import KINDS
 
-BLOCKING_KINDS = ("prepare", "train-audio", "train-renderer", "run")
 
 
 class Plan:
@@ -45,7 +45,7 @@ class Plan:
         """Record the end of ``row``; returns the rows it blocks, with their outcomes."""
         project = row.spec.project_dir
         self.busy.discard(project)
-        if outcome.status != "failed" or row.spec.kind not in BLOCKING_KINDS:
+        if outcome.status != "failed" or not KINDS[row.spec.kind].changes_project:
             return []
         chain = self.chains[project]
         blocked = [(r, Outcome("blocked", error=f"not run: row {row.number} ({row.spec.kind}) of the same "

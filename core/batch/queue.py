@@ -16,8 +16,9 @@ from typing import Any
 
 from core.atomic import write_json
 from core.batch.execute import execute_job, now_iso
-from core.commands import DEFAULT_VOICE, JobSpec
+from core.commands import JobSpec
 from core.jobs import Job, Progress
+from core.tts import DEFAULT_VOICE
 
 QUEUE_FILE = "export_queue.json"
 FINISHED = ("done", "skipped", "failed", "cancelled")

@@ -16,18 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import write_json
-from core.commands import JobSpec, script_text
+from core.commands import KINDS, JobSpec, script_text
 from core.crop_size import AUTO
+from core.project import MANIFEST_NAME, Project, file_fingerprint
 
 log = logging.getLogger(__name__)
 
 RECORDS_DIR = "batch"
-MODEL_STAGES = ("tracking", "fitting", "audio_model", "renderer")
-# the stages a kind reads (their keys are inputs) and the ones it makes (their keys are outputs)
-READS = {"prepare": (), "train-audio": ("tracking", "fitting"), "train-renderer": ("tracking", "fitting"),
-         "dub": MODEL_STAGES, "evaluate": MODEL_STAGES, "run": ()}
-MAKES = {"prepare": ("tracking", "fitting"), "train-audio": ("audio_model",), "train-renderer": ("renderer",),
-         "dub": (), "evaluate": (), "run": ()}
 EVALUATION_FILE = Path("evaluation") / "metrics.json"
 
 
@@ -52,8 +47,6 @@ def record_path(spec: JobSpec) -> Path:
 
 
 def fingerprint(path: Path | None) -> dict[str, Any] | None:
-    from core.project import file_fingerprint
-
     if path is None or not Path(path).is_file():
         return None
     return file_fingerprint(Path(path))
@@ -70,7 +63,7 @@ def inputs_of(spec: JobSpec, project) -> dict[str, Any]:
         inputs["script"] = hashlib.sha256(script_text(spec).encode()).hexdigest()[:16]
     if project is not None:
         inputs["source"] = project.manifest["source"]["fingerprint"]
-        inputs["stages"] = _stage_keys(project, READS[spec.kind])
+        inputs["stages"] = _stage_keys(project, KINDS[spec.kind].reads)
     return inputs
 
 
@@ -81,7 +74,7 @@ def outputs_of(spec: JobSpec, project) -> dict[str, Any] | None:
     elif spec.kind == "evaluate":
         made = {"metrics": fingerprint(spec.project_dir / EVALUATION_FILE)}
     else:
-        made = _stage_keys(project, MAKES[spec.kind]) if project is not None else {"stages": None}
+        made = _stage_keys(project, KINDS[spec.kind].makes) if project is not None else {"stages": None}
     return None if any(v is None for v in made.values()) else made
 
 
@@ -92,8 +85,6 @@ def write_record(spec: JobSpec, project, inputs: dict[str, Any], finished: str) 
 
 def already_done(spec: JobSpec) -> bool:
     """Finished before, and neither what it read nor what it made changed since."""
-    from core.project import MANIFEST_NAME, Project
-
     path = record_path(spec)
     if not path.is_file() or not (spec.project_dir / MANIFEST_NAME).is_file():
         return False

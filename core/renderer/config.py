@@ -16,6 +16,7 @@ PROFILES = ("auto", "cpu", "gpu")
 # frames of the person (the default); "paper": renders only (Wen et al. 2020, section 3.3).
 RENDERERS = ("reference", "paper")
 DEFAULT_RENDERER = "reference"  # what train-renderer, run and the app train unless told otherwise
+LEGACY_RENDERER = "paper"  # what checkpoints and stage records from before the reference renderer hold
 # Fields that define the network; a checkpoint made with other values cannot be resumed.
 ARCHITECTURE_FIELDS = ("renderer", "size", "lower_face_window", "ngf", "ndf", "max_channels", "n_window",
                        "n_refs", "warp_refs", "copy_refs", "dropout")
@@ -55,7 +56,7 @@ class RendererTrainConfig:
         minutes and keeps the faster (on a busy shared machine one thread can be several times faster).
     """
 
-    renderer: str = "paper"
+    renderer: str  # no default here: for_device's is DEFAULT_RENDERER, from_json's LEGACY_RENDERER
     profile: str = "cpu"
     size: int = 128
     native_size: bool = False
@@ -112,7 +113,7 @@ class RendererTrainConfig:
     def for_device(cls, profile: str = "auto", minutes: float | None = None,
                    steps: int | None = None, renderer: str = DEFAULT_RENDERER) -> "RendererTrainConfig":
         """The CPU or GPU profile of ``renderer``; 'auto' picks GPU when torch sees CUDA.
-        Without a budget: 30 min.
+        Without a budget: the default minutes.
 
         reference/cpu: the lower-face window at its own resolution up to 256 px, ngf 16 (layers up
         to 256 channels); reference/gpu: up to 512 px, ngf 32. paper/cpu: a 128 px network on the
@@ -124,7 +125,7 @@ class RendererTrainConfig:
         if profile == "auto":
             profile = "gpu" if torch.cuda.is_available() else "cpu"
         if minutes is None and steps is None:
-            minutes = 30.0
+            minutes = cls.minutes
         budget = dict(minutes=minutes, steps=steps, device="auto" if profile == "gpu" else "cpu")
         if renderer == "reference":
             if profile == "gpu":
@@ -133,9 +134,9 @@ class RendererTrainConfig:
             return cls(renderer=renderer, profile="cpu", size=NETWORK_CAP["cpu"], native_size=True,
                        ngf=16, ndf=16, max_channels=256, n_refs=2, **budget)
         if profile == "gpu":
-            return cls(profile="gpu", size=256, lower_face_window=False, ngf=64, ndf=64, batch_size=16,
-                       **budget)
-        return cls(profile="cpu", **budget)
+            return cls(renderer=renderer, profile="gpu", size=256, lower_face_window=False, ngf=64, ndf=64,
+                       batch_size=16, **budget)
+        return cls(renderer=renderer, profile="cpu", **budget)
 
     @property
     def radius(self) -> int:
@@ -161,7 +162,7 @@ class RendererTrainConfig:
     def from_json(cls, data: dict[str, Any]) -> "RendererTrainConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        values.setdefault("renderer", "paper")  # checkpoints from before the reference renderer
+        values.setdefault("renderer", LEGACY_RENDERER)
         return cls(**values)
 
     def architecture(self) -> dict[str, Any]:

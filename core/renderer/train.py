@@ -17,7 +17,7 @@ from core.errors import JobCancelled, ProjectError
 from core.jobs import Job, Progress
 from core.renderer.checkpoint import (BEST_FILE, LAST_FILE, load_checkpoint, load_config,
                                       save_checkpoint, save_config)
-from core.renderer.config import RendererTrainConfig
+from core.renderer.config import LEGACY_RENDERER, RendererTrainConfig
 from core.renderer.data import FOLDER, TrainingData, build_cache_job
 from core.renderer.networks import build_networks
 from core.renderer.preview import preview_grid
@@ -46,6 +46,29 @@ class RendererTrainResult:
 
     def metrics(self) -> dict:
         return dict(self.__dict__)
+
+
+def trained_so_far(project) -> tuple[float, int]:
+    """(minutes, steps) the renderer trained on the project's current face capture (0, 0 if none)."""
+    record = project.stage(STAGE)
+    if record.status == "pending" or record.inputs.get("fitting") != project.stage("fitting").key:
+        return 0.0, 0
+    metrics = record.metrics or {}
+    return float(metrics.get("elapsed_s", 0.0)) / 60.0, int(metrics.get("steps", 0))
+
+
+def budget_after(project, renderer: str, minutes: float | None, steps: int | None) -> tuple[float | None, int | None]:
+    """The budgets of the whole training (RendererTrainConfig's minutes and steps, which a resumed
+    run finishes) for ``minutes`` / ``steps`` MORE training of ``renderer`` than the project's
+    current network has; neither given: the config's default minutes more. A network of the other
+    kind, or one trained on an earlier face capture, starts afresh, so nothing is added for it."""
+    if minutes is None and steps is None:
+        minutes = RendererTrainConfig.minutes
+    done_minutes, done_steps = trained_so_far(project)
+    if project.stage(STAGE).settings.get("renderer", LEGACY_RENDERER) != renderer:
+        done_minutes, done_steps = 0.0, 0
+    return (None if minutes is None else done_minutes + minutes,
+            None if steps is None else done_steps + steps)
 
 
 def _device(config: RendererTrainConfig) -> torch.device:

@@ -120,12 +120,15 @@ class FaceAlignment68:
         pass
 
 
+BACKENDS = ("mediapipe", "face-alignment")  # the first is the tracking stage's default
+
+
 def make_backend(name: str, allow_download: bool = True):
     if name == "mediapipe":
         return MediapipeFaceMesh()
     if name == "face-alignment":
         return FaceAlignment68(allow_download=allow_download)
-    raise ValueError(f"unknown landmark backend {name!r}: use 'mediapipe' or 'face-alignment'")
+    raise ValueError(f"unknown landmark backend {name!r}: use {' or '.join(BACKENDS)}")
 
 
 class FaceFollower:

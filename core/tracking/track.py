@@ -15,7 +15,7 @@ from core.crop_size import AUTO, auto_crop_size
 from core.errors import DubError
 from core.jobs import Job, ProgressClock
 from core.media import VideoReader
-from core.tracking.backends import FaceFollower, MediapipeFaceMesh, make_backend
+from core.tracking.backends import BACKENDS, FaceFollower, MediapipeFaceMesh, make_backend
 from core.tracking.crop import crop_image
 from core.tracking.store import CROPS_FILE, TRACKING_FILE, Tracking
 
@@ -34,7 +34,7 @@ class TrackingConfig:
     (core.crop_size). An already tracked project keeps its recorded size under AUTO; the stage
     records the resolved number, so an automatic 256 px crop has the key of an explicit 256."""
 
-    backend: str = "mediapipe"
+    backend: str = BACKENDS[0]
     crop_size: int = AUTO
     crop_scale: float = 1.4
     smooth_s: float = 0.12

@@ -29,7 +29,7 @@ def tracked_copy(tracked_project, tmp_path):
 def tiny_config():
     """A small network on 64 px lower-face windows: a few steps take well under a second each.
     One thread: the automatic choice would spend most of such a short run measuring."""
-    return RendererTrainConfig(size=64, ngf=8, ndf=8, batch_size=4, minutes=None, steps=40,
+    return RendererTrainConfig(renderer="paper", size=64, ngf=8, ndf=8, batch_size=4, minutes=None, steps=40,
                                eval_every=10, val_frames=8, checkpoint_every_s=1e9, cpu_threads=1)
 
 
