@@ -40,6 +40,16 @@ def crop_image(frame: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
                           if box[2] > size else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def box_rectangle(box: np.ndarray, frame_size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the frame pixels a crop box touches (a pixel of margin), clipped to the
+    frame of size (h, w)."""
+    h, w = frame_size
+    cx, cy, side = (float(v) for v in box)
+    x0, y0 = max(int(np.floor(cx - side / 2)) - 1, 0), max(int(np.floor(cy - side / 2)) - 1, 0)
+    x1, y1 = min(int(np.ceil(cx + side / 2)) + 1, w), min(int(np.ceil(cy + side / 2)) + 1, h)
+    return x0, y0, x1, y1
+
+
 def paste_back(frame: np.ndarray, crop: np.ndarray, alpha: np.ndarray, box: np.ndarray) -> np.ndarray:
     """Blend ``crop`` over ``frame`` inside the box, weighted by ``alpha``.
 
@@ -50,10 +60,7 @@ def paste_back(frame: np.ndarray, crop: np.ndarray, alpha: np.ndarray, box: np.n
     size = crop.shape[0]
     if crop.shape[:2] != alpha.shape[:2] or crop.shape[0] != crop.shape[1]:
         raise ValueError(f"crop {crop.shape} and alpha {alpha.shape} must be the same square size")
-    h, w = frame.shape[:2]
-    cx, cy, side = (float(v) for v in box)
-    x0, y0 = max(int(np.floor(cx - side / 2)) - 1, 0), max(int(np.floor(cy - side / 2)) - 1, 0)
-    x1, y1 = min(int(np.ceil(cx + side / 2)) + 1, w), min(int(np.ceil(cy + side / 2)) + 1, h)
+    x0, y0, x1, y1 = box_rectangle(box, frame.shape[:2])
     out = frame.copy()
     if x1 <= x0 or y1 <= y0:
         return out
