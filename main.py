@@ -184,7 +184,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     import threading
 
     from core.batch import read_rows
-    from core.batch.on_ray import RayConfig, run_batch
+    from core.batch.on_ray import run_batch
+    from core.batch.ray_session import RayConfig
 
     rows = read_rows(args.jobs, consent=args.i_have_consent)
     in_process = args.in_process or (getattr(sys, "frozen", False) and args.address is None)

@@ -25,12 +25,14 @@ import threading
 import time
 from pathlib import Path
 
+import soundfile as sf
+
+from core.batch.bench_cluster import run_on_local_cluster, tree_rss_mb
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def cut_clips(audio: Path, seconds: float, count: int, folder: Path) -> list[Path]:
-    import soundfile as sf
-
     data, rate = sf.read(str(audio), dtype="float32", always_2d=True)
     step = max(int(seconds * rate), (len(data) - int(seconds * rate)) // max(count - 1, 1))
     clips = []
@@ -40,29 +42,6 @@ def cut_clips(audio: Path, seconds: float, count: int, folder: Path) -> list[Pat
         sf.write(str(path), data[a:a + int(seconds * rate)], rate)
         clips.append(path)
     return clips
-
-
-def _tree_rss_mb(root_pid: int) -> float:
-    """Summed RSS of ``root_pid`` and all its descendants (Ray's raylet, GCS, workers)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        pid, ppid = int(entry.name), int(fields.get("PPid", "0").strip())
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
-    total, stack = 0, [root_pid]
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
-    return total / 1024
 
 
 def timed(cmd: list[str]) -> tuple[float, float, str]:
@@ -75,7 +54,7 @@ def timed(cmd: list[str]) -> tuple[float, float, str]:
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+            peak[0] = max(peak[0], tree_rss_mb(proc.pid))
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -130,8 +109,6 @@ def main(argv: list[str] | None = None) -> int:
     table = json.loads((report / "report.json").read_text())["jobs"]
     cluster = {}
     if args.cluster:
-        from core.batch.bench_cluster import run_on_local_cluster
-
         cluster_jobs = write_jobs(args.work / "jobs-cluster.csv", clips, args.projects, args.work, "cluster")
         cluster = run_on_local_cluster(args.cluster, lambda address: timed(
             [python, "main.py", "batch", str(cluster_jobs), "--report", str(args.work / "report-cluster"),

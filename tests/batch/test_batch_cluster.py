@@ -15,17 +15,16 @@ import os
 import shutil
 import subprocess
 import sys
-import signal
-import tempfile
 import threading
 import time
-import warnings
 from pathlib import Path
 
 import pytest
 
 from core.batch import read_rows
-from core.batch.on_ray import NODE_ID_CHARS, OFFLINE_ENV, RayConfig, run_batch, session_processes
+from core.batch.bench_cluster import local_head
+from core.batch.on_ray import run_batch
+from core.batch.ray_session import NODE_ID_CHARS, RayConfig, session_processes
 from core.batch.rows import BatchRow
 from core.commands import JobSpec
 from tests.batch.conftest import cut_speech, frames_and_duration, no_parts, write_csv
@@ -49,18 +48,7 @@ FAST_DEATH = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 1000
 @contextlib.contextmanager
 def local_cluster(workers: int):
     """A head (0 CPU) and ``workers`` nodes of 1 CPU; yields (cluster, add_worker)."""
-    from ray.cluster_utils import Cluster
-
-    os.environ.update(OFFLINE_ENV)
-    temp = tempfile.mkdtemp(prefix="pd-rc-")  # Ray's socket paths must stay short
-    # the cluster's address file goes there too, not to /tmp/ray where other Rays of this machine look
-    saved_tmpdir = os.environ.get("RAY_TMPDIR")
-    os.environ["RAY_TMPDIR"] = temp
-    (Path(temp) / "ray").mkdir()
-    cluster = None
-    try:
-        cluster = Cluster(initialize_head=True, head_node_args={
-            "num_cpus": 0, "temp_dir": temp, "include_dashboard": False, "_system_config": FAST_DEATH})
+    with local_head("pd-rc-", _system_config=FAST_DEATH) as (cluster, temp):
 
         def add_worker():
             return cluster.add_node(num_cpus=1, temp_dir=temp)
@@ -69,32 +57,8 @@ def local_cluster(workers: int):
             add_worker()
         cluster.wait_for_nodes()
         yield cluster, add_worker
-    finally:
-        if cluster is not None:
-            cluster.shutdown()
-        if saved_tmpdir is None:
-            os.environ.pop("RAY_TMPDIR", None)
-        else:
-            os.environ["RAY_TMPDIR"] = saved_tmpdir
-        end_stragglers(temp)
-        left = session_processes(temp)
-        shutil.rmtree(temp, ignore_errors=True)
-        assert not left, f"Ray processes {left} of the test cluster were left running"
-
-
-def end_stragglers(temp: str, wait_s: float = 30.0) -> None:
-    """Cluster.shutdown kills every node's processes; on a busy machine a few of them (agents of a
-    removed node) take long to go: wait, then end what is left and say so."""
-    deadline = time.monotonic() + wait_s
-    while session_processes(temp) and time.monotonic() < deadline:
-        time.sleep(0.25)
-    for pid in session_processes(temp):
-        with contextlib.suppress(OSError):
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            os.kill(pid, signal.SIGKILL)
-            warnings.warn(f"ended Ray process {pid} left {wait_s:.0f} s after the cluster's shutdown: "
-                          f"{command[:160]}")
-    time.sleep(0.5)
+    left = session_processes(temp)
+    assert not left, f"Ray processes {left} of the test cluster were left running"
 
 
 def short_id(node) -> str:

@@ -129,7 +129,7 @@ def test_one_worker_takes_the_projects_in_turns(tmp_path):
 
 def test_the_storage_check_names_a_node_that_sees_another_folder(tmp_path):
     """What each node runs: a missing input and a token file that reads differently are named."""
-    from core.batch.on_ray import probe_storage
+    from core.batch.storage import probe_storage
 
     token = tmp_path / ".portrait-dub-storage-check-x"
     token.write_text("written by this node, not by the driver")

@@ -4,6 +4,8 @@ projects side by side, a bad file that fails alone, a killed worker that is retr
 from __future__ import annotations
 
 import contextlib
+import csv
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from core.batch import read_rows
-from core.batch.on_ray import RayConfig, ray_session, run_on_ray, session_processes
+from core.batch.on_ray import run_on_ray
+from core.batch.ray_session import RayConfig, ray_session, session_processes
 from core.batch.report import BatchReport
 from tests.batch.conftest import frames_and_duration, no_parts, write_csv
 from tests.conftest import REPO
@@ -71,9 +74,6 @@ def test_four_dubs_over_two_projects_one_bad_file_then_a_rerun_skips(local_ray, 
         next(line for line in report.lines if "anna-1.mp4: done" in line))])
     assert any(line.startswith("batch: 4 of 4 jobs finished") and "ETA 00:00" in line for line in report.lines)
 
-    import csv
-    import json
-
     table = list(csv.DictReader(open(tmp_path / "report" / "report.csv")))
     assert [(t["row"], t["status"]) for t in table] == [("1", "done"), ("2", "failed"), ("3", "done"),
                                                         ("4", "done")]
@@ -86,16 +86,17 @@ def test_four_dubs_over_two_projects_one_bad_file_then_a_rerun_skips(local_ray, 
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")} == mtimes
 
 
-def test_a_killed_worker_is_retried_and_the_dub_finishes(local_ray, two_projects, speech_wav, tmp_path):
-    anna, _ = two_projects
-    out = tmp_path / "long.mp4"
-    jobs = tmp_path / "jobs.json"
-    import json
-
-    jobs.write_text(json.dumps([{"kind": "dub", "project": str(anna.root), "audio": str(speech_wav),
+def one_long_dub(project, speech_wav: Path, out: Path) -> tuple[list, BatchReport, Path]:
+    """A job list of one draft dub of the long speech onto ``project``: (rows, report, out)."""
+    jobs = out.parent / "jobs.json"
+    jobs.write_text(json.dumps([{"kind": "dub", "project": str(project.root), "audio": str(speech_wav),
                                  "out": str(out), "draft": True}]))
     rows = read_rows(jobs)
-    report = BatchReport(rows, tmp_path / "report", say=lambda _: None, workers=2)
+    return rows, BatchReport(rows, out.parent / "report", say=lambda _: None, workers=2), out
+
+
+def test_a_killed_worker_is_retried_and_the_dub_finishes(local_ray, two_projects, speech_wav, tmp_path):
+    rows, report, out = one_long_dub(two_projects[0], speech_wav, tmp_path / "long.mp4")
     killed: list[int] = []
 
     def kill_mid_job():
@@ -123,15 +124,7 @@ def test_a_worker_killed_at_every_attempt_fails_the_row_after_max_retries(local_
                                                                           tmp_path):
     """max_retries=1: two attempts, both killed, then the row is failed (an ignored or unlimited
     max_retries would start a third; the killer stops after three, so that run would end done)."""
-    anna, _ = two_projects
-    out = tmp_path / "killed.mp4"
-    jobs = tmp_path / "jobs.json"
-    import json
-
-    jobs.write_text(json.dumps([{"kind": "dub", "project": str(anna.root), "audio": str(speech_wav),
-                                 "out": str(out), "draft": True}]))
-    rows = read_rows(jobs)
-    report = BatchReport(rows, tmp_path / "report", say=lambda _: None, workers=2)
+    rows, report, out = one_long_dub(two_projects[0], speech_wav, tmp_path / "killed.mp4")
     killed: list[int] = []
     finished = threading.Event()
 
