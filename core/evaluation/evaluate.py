@@ -20,6 +20,7 @@ from core.evaluation.voice_transfer import voice_transfer_job
 from core.facerender.render import FaceRenderer
 from core.holdout import holdout_start
 from core.jobs import Job, ProgressClock, within
+from core.landmarks import INNER_LIPS, OUTER_LIPS, mouth_opening
 from core.lipsync_metrics import bilabial_recall, lip_closure
 from core.lowerface import make_synthesizer, ready_variants
 from core.media import VideoReader, VideoWriter, load_audio
@@ -28,16 +29,12 @@ from core.project.provenance import synthetic_metadata
 from core.tracking import load_tracking
 from core.tracking.backends import MediapipeFaceMesh
 from core.tracking.crop import crop_image, to_crop_coords
-from core.tracking.store import CHIN_BOTTOM, FOREHEAD_TOP, LOWER_INNER_LIP, UPPER_INNER_LIP
 
 log = logging.getLogger(__name__)
 
 EVAL_DIR = "evaluation"
 OPENING_FILE = "mouth_opening.npz"  # frames, real, neural, draft: mouth opening over the held-out tail
-# mediapipe indices of the outer and inner lip contours
-LIP_POINTS = np.array(sorted({61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267,
-                              269, 270, 409, 78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80,
-                              81, 82, 13, 312, 311, 310, 415}))
+LIP_POINTS = np.array(sorted(set(INNER_LIPS) | set(OUTER_LIPS)))
 PAPER = {"ssim": "0.9754-0.9858 (with renderer), 0.9658-0.9743 (without)",
          "mae": "5.86-7.95 (of 255)"}
 
@@ -119,7 +116,7 @@ class _SegmentScorer:
             truth = self.tracking.landmarks[target]
             if faces:
                 lm = faces[0].landmarks
-                self.opening.append(_opening(lm))
+                self.opening.append(float(mouth_opening(lm)))
                 a = to_crop_coords(lm[LIP_POINTS, :2], box, size)
                 b = to_crop_coords(truth[LIP_POINTS, :2], box, size)
                 self.lip_px.append(float(np.linalg.norm(a - b, axis=1).mean()))
@@ -132,19 +129,13 @@ class _SegmentScorer:
     def summary(self) -> dict[str, float]:
         out = {k: float(np.nanmean([r.get(k, np.nan) for r in self.rows])) for k in
                ("ssim_full", "mae_full", "psnr_full", "ssim_mouth", "psnr_mouth")}
-        truth = np.array([_opening(self.tracking.landmarks[int(i)]) for i in self.indices])
+        truth = np.array([float(mouth_opening(self.tracking.landmarks[int(i)])) for i in self.indices])
         out["mouth_landmark_px"] = float(np.mean(self.lip_px)) if self.lip_px else float("nan")
         out["mouth_opening_corr"] = correlation(np.array(self.opening, float), truth)
         out.update(self.sharpness.figures())
         if self._mesh is not None:
             self._mesh.close()
         return out
-
-
-def _opening(landmarks: np.ndarray) -> float:
-    gap = np.linalg.norm(landmarks[UPPER_INNER_LIP, :2] - landmarks[LOWER_INNER_LIP, :2])
-    height = np.linalg.norm(landmarks[FOREHEAD_TOP, :2] - landmarks[CHIN_BOTTOM, :2])
-    return float(gap / max(height, 1e-6))
 
 
 def _lip_closure(project, tracking, indices, expressions, segment, fps) -> dict:
@@ -193,7 +184,8 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
     modes = [m for m in ready_variants(project) if config.draft_too or m != "draft"]
     figures: dict[str, dict[str, float]] = {}
     files: dict[str, str] = {}
-    openings = {"real": np.array([_opening(tracking.landmarks[int(i)]) for i in indices], np.float32)}
+    openings = {"real": np.array([float(mouth_opening(tracking.landmarks[int(i)])) for i in indices],
+                                 np.float32)}
     span_each = 0.9 / (len(modes) + 1)
     for k, mode in enumerate(modes):
         # copying variants never take a mouth from the held-out tail they are measured on

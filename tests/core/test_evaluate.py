@@ -158,3 +158,30 @@ def test_lip_closure_counts_the_closures_of_a_longer_tail(speaking_project):
     assert closure["frames"] == expected["frames"] >= 10
     assert 0.0 <= closure["share"] <= closure["share_within_1_frame"] <= 1.0
     assert closure["share"] == pytest.approx(expected["share"])
+
+
+def test_the_tail_s_speech_is_moved_by_the_clip_s_measured_offset(trained_project, tmp_path, monkeypatch):
+    """The audio model learnt from the clip's sound moved by its own audio/video offset; evaluate
+    drives it with the tail's sound moved the same way (as a synced voice would drive it)."""
+    import core.evaluation.evaluate as evaluate
+    from core.audio2exp import load_audio_model
+    from core.audio2exp.av_offset import shift_audio
+    from core.media import load_audio
+    from tests.conftest import copy_project
+
+    project = copy_project(trained_project, tmp_path / "p")
+    model = load_audio_model(project)
+    model.meta.metrics["av_offset_applied_s"] = 0.2
+    model.save(project)
+    driven = []
+    real_predict = evaluate.predict_expressions
+    monkeypatch.setattr(evaluate, "predict_expressions",
+                        lambda p, segment, **kw: driven.append(segment) or real_predict(p, segment, **kw))
+    run_job(evaluate_job(project, EvaluateConfig(max_frames=10, draft_too=False)))
+    fps = probe(project.source_video).fps
+    start = evaluate.holdout_start(min(evaluate.load_tracking(project).n_frames, probe(project.source_video).frame_count))
+    rate = evaluate.FEATURE_RATE
+    speech = load_audio(project.source_video, rate)
+    a, b = int(round(start / fps * rate)), int(round((start + 10) / fps * rate))
+    assert np.array_equal(driven[0], shift_audio(speech, 0.2, rate)[a:b])
+    assert not np.allclose(driven[0], speech[a:b])
