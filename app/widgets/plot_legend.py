@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
 LEGEND_ROW = 4  # PlotItem's grid: 0 title, 1 top axis, 2 view, 3 bottom axis
 
@@ -12,10 +13,8 @@ class RowLegend(pg.LegendItem):
     itself moves to (0, 0) of its parent whenever an entry is added)."""
 
     def updateSize(self) -> None:  # noqa: N802
-        height = 0.0
-        for row in range(self.layout.rowCount()):
-            items = [self.layout.itemAt(row, col) for col in range(self.layout.columnCount())]
-            height += max((item.height() for item in items if item), default=0.0)
+        self.layout.setContentsMargins(4, 0, 4, 0)
+        height = self.layout.effectiveSizeHint(Qt.SizeHint.PreferredSize).height()
         self.setMinimumHeight(height)
         self.setMaximumHeight(height)
         self.updateGeometry()

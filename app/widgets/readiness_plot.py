@@ -8,9 +8,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from app.widgets.plot_legend import legend_below
-
 NO_FACE_BRUSH = (224, 92, 78, 70)
+POSE_TITLE = "Head turn, degrees"
+POSE_CURVES = (("yaw", "#4e9af1"), ("pitch", "#5cc46b"))
 
 
 def faceless_spans(has_face: np.ndarray) -> list[tuple[int, int]]:
@@ -27,7 +27,7 @@ class ReadinessPlots(QWidget):
         super().__init__(parent)
         self.fps = 25.0
         self.n_frames = 0
-        self.pose = self._plot("Head turn, degrees", "deg")
+        self.pose = self._plot(POSE_TITLE, "deg")
         self.mouth = self._plot("Mouth opening", "gap / face")
         self.mouth.setXLink(self.pose)
         layout = QVBoxLayout(self)
@@ -61,10 +61,12 @@ class ReadinessPlots(QWidget):
             plot.clear()
             if plot.plotItem.legend is not None:
                 plot.plotItem.legend.clear()
-        if self.pose.plotItem.legend is None:
-            legend_below(self.pose, columns=2)
+        self.pose.setTitle(POSE_TITLE)
         if euler_deg is not None and len(euler_deg) == self.n_frames:
-            for k, (name, color) in enumerate((("yaw", "#4e9af1"), ("pitch", "#5cc46b"))):
+            # a small plot: the curves are named in its title, in their colours (no legend over them)
+            self.pose.setTitle(POSE_TITLE + ": " + ", ".join(f'<span style="color:{c}">{n}</span>'
+                                                              for n, c in POSE_CURVES))
+            for k, (name, color) in enumerate(POSE_CURVES):
                 values = np.where(has_face, euler_deg[:, k], np.nan).astype(float)
                 self.pose.plot(t, values, name=name, pen=pg.mkPen(color, width=2), connect="finite")
         opening = np.where(has_face, mouth_opening, np.nan).astype(float)
