@@ -41,8 +41,9 @@ def test_every_greyed_out_button_says_why(window, qtbot, tmp_path, short_video):
     assert tips["4  Dub: Run queue"].startswith("No export is waiting")
     assert "Prepare: Capture face" not in " ".join(tips)  # enabled now
 
-    closed = threading.Event()
-    window.session.runner.start("other", lambda: endless_job(closed))
+    closed, stepped = threading.Event(), threading.Event()
+    window.session.runner.start("other", lambda: endless_job(closed, stepped))
+    qtbot.waitUntil(stepped.is_set, timeout=10000)  # running (a job cancelled before its first step never runs)
     try:
         assert without_reason(window) == []
         tips = greyed_out(window)
