@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpl
 from app import jobs
 from app.dialogs import show_error
 from app.frames import OVERLAY_LABELS, OVERLAYS
+from app.job_wiring import RunsJobs
 from app.pages.clip_frames import ClipFrames
 from app.session import Session
 from app.widgets.enabling import enable
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 JOB = "prepare"
 
 
-class PreparePage(QWidget):
+class PreparePage(RunsJobs, QWidget):
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
         self.session = session
@@ -108,12 +109,7 @@ class PreparePage(QWidget):
         layout.addWidget(splitter, 1)
 
         session.project_changed.connect(self.load_project)
-        session.runner.progress.connect(self._on_progress)
-        session.runner.finished_ok.connect(self._on_result)
-        session.runner.failed.connect(self._on_failed)
-        session.runner.cancelled.connect(self._on_cancelled)
-        session.runner.stopped.connect(self._on_stopped)
-        session.runner.busy_changed.connect(lambda _: self._update_buttons())
+        self.wire_jobs(session, JOB)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -275,31 +271,27 @@ class PreparePage(QWidget):
         self.session.runner.start(JOB, lambda: jobs.prepare(project))
         self._update_buttons()
 
-    def _on_progress(self, name: str, record) -> None:
-        if name == JOB:
-            handle = self.session.runner.jobs.get(name)
-            self.progress.show_progress(record, handle.elapsed_s if handle else 0.0)
+    def jobs_busy(self, busy: bool) -> None:
+        self._update_buttons()
 
-    def _on_result(self, name: str, result) -> None:
-        if name != JOB:
-            return
+    def job_progress(self, name: str, record) -> None:
+        self.show_job_progress(self.progress, name, record)
+
+    def job_done(self, name: str, result) -> None:
         self.progress.show_message("Face capture finished.", done=True)
         self.session.stages_changed.emit()
         self.load_project()
         self.show_report(result.describe() if hasattr(result, "describe") else str(result))
 
-    def _on_failed(self, name: str, exc) -> None:
-        if name == JOB:
-            self.progress.show_message("Face capture failed.", done=False)
-            show_error(self, exc, "Face capture failed")
+    def job_failed(self, name: str, exc) -> None:
+        self.progress.show_message("Face capture failed.", done=False)
+        show_error(self, exc, "Face capture failed")
 
-    def _on_cancelled(self, name: str) -> None:
-        if name == JOB:
-            self.progress.show_message("Face capture cancelled. Finished work is kept; start again "
-                                       "to continue.", done=False)
+    def job_cancelled(self, name: str) -> None:
+        self.progress.show_message("Face capture cancelled. Finished work is kept; start again "
+                                   "to continue.", done=False)
 
-    def _on_stopped(self, name: str) -> None:
-        if name == JOB:
-            self.progress.set_running(False)
-            if not self.prepared:
-                self.load_project()
+    def job_stopped(self, name: str) -> None:
+        self.progress.set_running(False)
+        if not self.prepared:
+            self.load_project()

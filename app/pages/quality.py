@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLay
 
 from app import jobs
 from app.dialogs import show_error
+from app.job_wiring import RunsJobs
 from app.session import Session
 from app.widgets.clocked_playback import ClockedPlayback
 from app.widgets.enabling import enable
@@ -93,7 +94,7 @@ def out_of_date(project, measured_at: str) -> list[str]:
             if (project.stage(stage).updated or "") > measured_at and project.stage(stage).status == "done"]
 
 
-class QualityPage(QWidget):
+class QualityPage(RunsJobs, QWidget):
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
         self.session = session
@@ -179,13 +180,7 @@ class QualityPage(QWidget):
         self.renders.failed.connect(lambda key, exc: log.warning("side-by-side frame %s: %s", key, exc))
         self.playback = ClockedPlayback(self.viewer, lambda: self.play_button.setText("Play"), self)
         self.play_timer = self.playback.timer
-        runner = session.runner
-        runner.progress.connect(self._on_progress)
-        runner.finished_ok.connect(self._on_result)
-        runner.failed.connect(self._on_failed)
-        runner.cancelled.connect(self._on_cancelled)
-        runner.stopped.connect(self._on_stopped)
-        runner.busy_changed.connect(lambda _: self._update_buttons())
+        self.wire_jobs(session, JOB)
         session.project_changed.connect(lambda _: self.load())
         session.stages_changed.connect(self._update_status)
         self.load()
@@ -378,32 +373,28 @@ class QualityPage(QWidget):
         self.session.runner.start(JOB, lambda: jobs.evaluate(project))
         self._update_buttons()
 
-    def _on_progress(self, name: str, record) -> None:
-        if name == JOB:
-            handle = self.session.runner.jobs.get(name)
-            self.progress.show_progress(record, handle.elapsed_s if handle else 0.0)
+    def jobs_busy(self, busy: bool) -> None:
+        self._update_buttons()
 
-    def _on_result(self, name: str, result) -> None:
-        if name != JOB:
-            return
+    def job_progress(self, name: str, record) -> None:
+        self.show_job_progress(self.progress, name, record)
+
+    def job_done(self, name: str, result) -> None:
         self.progress.show_message("Quality measured.", done=True)
         self.load()
 
-    def _on_failed(self, name: str, exc) -> None:
-        if name == JOB:
-            self.progress.show_message("Measuring failed.", done=False)
-            show_error(self, exc, "Quality could not be measured")
-            self.load()
+    def job_failed(self, name: str, exc) -> None:
+        self.progress.show_message("Measuring failed.", done=False)
+        show_error(self, exc, "Quality could not be measured")
+        self.load()
 
-    def _on_cancelled(self, name: str) -> None:
-        if name == JOB:
-            self.progress.show_message("Cancelled; the previous figures are kept.", done=False)
-            self.load()
+    def job_cancelled(self, name: str) -> None:
+        self.progress.show_message("Cancelled; the previous figures are kept.", done=False)
+        self.load()
 
-    def _on_stopped(self, name: str) -> None:
-        if name == JOB:
-            self.progress.set_running(False)
-            self._update_buttons()
+    def job_stopped(self, name: str) -> None:
+        self.progress.set_running(False)
+        self._update_buttons()
 
     def shutdown(self) -> None:
         self.stop_playing()

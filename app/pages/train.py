@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, Q
 
 from app import jobs
 from app.dialogs import choose_folder, show_error
+from app.job_wiring import RunsJobs
 from app.session import Session
 from app.widgets.enabling import enable
 from app.widgets.image_view import ImageView
@@ -74,7 +75,7 @@ class TrainingPanel:
     evaluation: QLabel
 
 
-class TrainPage(QWidget):
+class TrainPage(RunsJobs, QWidget):
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
         self.session = session
@@ -152,14 +153,7 @@ class TrainPage(QWidget):
         layout.addWidget(intro)
         layout.addLayout(grid, 1)
 
-        runner = session.runner
-        runner.progress.connect(self._on_progress)
-        runner.finished_ok.connect(self._on_result)
-        runner.failed.connect(self._on_failed)
-        runner.cancelled.connect(self._on_cancelled)
-        runner.stopped.connect(self._on_stopped)
-        runner.paused.connect(self._on_paused)
-        runner.busy_changed.connect(lambda _: self.refresh())
+        self.wire_jobs(session, AUDIO, RENDERER)
         session.project_changed.connect(lambda _: self.refresh())
         session.project_changed.connect(lambda _: self.show_history())
         session.stages_changed.connect(self.refresh)
@@ -364,12 +358,12 @@ class TrainPage(QWidget):
         else:
             self.session.runner.resume(name)
 
-    def _on_progress(self, name: str, record) -> None:
-        panel = self.panels.get(name)
-        if panel is None:
-            return
-        handle = self.session.runner.jobs.get(name)
-        panel.progress.show_progress(record, handle.elapsed_s if handle else 0.0)
+    def jobs_busy(self, busy: bool) -> None:
+        self.refresh()
+
+    def job_progress(self, name: str, record) -> None:
+        panel = self.panels[name]
+        self.show_job_progress(panel.progress, name, record)
         history = self.histories.setdefault(name, TrainingHistory(STAGE_OF[name]))
         before = len(history.points), len(history.evaluations)
         added = history.add(record)
@@ -385,31 +379,24 @@ class TrainPage(QWidget):
         if record.preview is not None:
             self._show_preview(record.preview, added[0] if added else record.step)
 
-    def _on_result(self, name: str, result) -> None:
-        panel = self.panels.get(name)
-        if panel is None:
-            return
+    def job_done(self, name: str, result) -> None:
+        panel = self.panels[name]
         text = result.describe() if hasattr(result, "describe") else "Finished."
         panel.progress.show_message(text.splitlines()[0].split(";")[0], done=True)
         panel.progress.setToolTip(text)
         self.session.stages_changed.emit()
 
-    def _on_failed(self, name: str, exc) -> None:
-        if name in self.panels:
-            self.panels[name].progress.show_message("Training failed.", done=False)
-            show_error(self, exc, f"{TITLE_OF[name]} training failed")
+    def job_failed(self, name: str, exc) -> None:
+        self.panels[name].progress.show_message("Training failed.", done=False)
+        show_error(self, exc, f"{TITLE_OF[name]} training failed")
 
-    def _on_cancelled(self, name: str) -> None:
-        if name in self.panels:
-            self.panels[name].progress.show_message(
-                "Cancelled. The last checkpoint is kept; Start continues from it.")
+    def job_cancelled(self, name: str) -> None:
+        self.panels[name].progress.show_message(
+            "Cancelled. The last checkpoint is kept; Start continues from it.")
 
-    def _on_paused(self, name: str, paused: bool) -> None:
-        panel = self.panels.get(name)
-        if panel is not None:
-            panel.progress.stage.setText("Paused: press Resume to continue." if paused else "Resuming...")
+    def job_paused(self, name: str, paused: bool) -> None:
+        self.panels[name].progress.stage.setText("Paused: press Resume to continue." if paused else "Resuming...")
 
-    def _on_stopped(self, name: str) -> None:
-        if name in self.panels:
-            self.panels[name].progress.set_running(False)
-            self.refresh()
+    def job_stopped(self, name: str) -> None:
+        self.panels[name].progress.set_running(False)
+        self.refresh()

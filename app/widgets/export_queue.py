@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QPushButton, QSiz
 
 from app import jobs
 from app.eta import RateEta
+from app.job_wiring import RunsJobs
 from app.widgets.enabling import enable
 from core.batch.queue import FINISHED, ExportQueue, QueueEntry
 from core.jobs import format_eta
@@ -28,7 +29,7 @@ STATUS_TEXT = {"queued": "waiting", "running": "running", "done": "done", "skipp
                "failed": "failed", "cancelled": "stopped"}
 
 
-class ExportQueuePanel(QGroupBox):
+class ExportQueuePanel(RunsJobs, QGroupBox):
     """``changed()`` after every change of the queue (entries added, run, finished)."""
 
     changed = Signal()
@@ -79,10 +80,7 @@ class ExportQueuePanel(QGroupBox):
         layout.addWidget(self.summary)
         layout.addLayout(buttons)
 
-        runner = session.runner
-        runner.progress.connect(self._on_progress)
-        runner.stopped.connect(self._on_stopped)
-        runner.failed.connect(self._on_failed)
+        self.wire_jobs(session, QUEUE_JOB)
         session.project_changed.connect(self.set_project)
         if session.project is not None:
             self.set_project(session.project)
@@ -198,9 +196,10 @@ class ExportQueuePanel(QGroupBox):
                 return item
         return None
 
-    def _on_progress(self, name: str, record) -> None:
-        if name != QUEUE_JOB:
-            return
+    def jobs_busy(self, busy: bool) -> None:
+        self._update_buttons()
+
+    def job_progress(self, name: str, record) -> None:
         position = record.stage.split(":", 1)[0]
         if position != self._running_stage:  # the next export started: its status changed on disk
             self._running_stage = position
@@ -214,16 +213,13 @@ class ExportQueuePanel(QGroupBox):
             item.setText(2, f"running {record.fraction * 100:.0f} %"
                          + (f", {format_eta(left)} left" if left is not None else ""))
 
-    def _on_failed(self, name: str, exc) -> None:
-        if name == QUEUE_JOB:  # the queue itself broke (not one export: those fail inside it)
-            log.error("export queue stopped: %s", exc)
-            self.summary.setText(f"The queue stopped: {exc}")
+    def job_failed(self, name: str, exc) -> None:
+        log.error("export queue stopped: %s", exc)  # the queue itself broke (one export fails inside it)
+        self.summary.setText(f"The queue stopped: {exc}")
 
-    def _on_stopped(self, name: str) -> None:
-        if name == QUEUE_JOB:
-            self._running_stage = None
-            self.refresh()
-        self._update_buttons()
+    def job_stopped(self, name: str) -> None:
+        self._running_stage = None
+        self.refresh()
 
     def _update_buttons(self) -> None:
         has_queue = self.queue is not None
