@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 import app.audio_io
 import app.jobs
-import app.pages.dub
+import app.pages.dub_export
 from app_fakes import error_boxes, fake_export, FakePreview, FakeSoundDevice
 from core.errors import DubError
 from core.media import load_audio
@@ -145,7 +145,7 @@ def test_trim_playback_and_a_failing_export(project_window, qtbot, fake_mic, spe
                 frames.throw(DubError("The renderer ran out of memory. Close other programs and export again."))
 
     monkeypatch.setattr(app.jobs, "export", failing_export)
-    monkeypatch.setattr(app.pages.dub, "ask_save_path", lambda parent, suggested: tmp_path / "x.mp4")
+    monkeypatch.setattr(app.pages.dub_export, "ask_save_path", lambda parent, suggested: tmp_path / "x.mp4")
     page.export()
     # (Encoding the frames before the failure takes seconds on a busy CPU.)
     qtbot.waitUntil(lambda: len(error_boxes(project_window)) == 1, timeout=60000)

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt, QThreadPool
 
 import app.dialogs
-import app.pages.dub
+import app.pages.dub_export
 import core.batch.execute
 from app_fakes import fake_export, FakePreview
 from app.widgets.export_queue import ExportQueuePanel
@@ -72,7 +72,7 @@ def test_two_exports_queue_up_and_run_one_after_another(window, qtbot, tmp_path,
     project = Project.create(tmp_path / "project", short_video, consent=True)
     page = open_project(window, project.root)
     outs = iter([tmp_path / "first.mp4", tmp_path / "second.mp4"])
-    monkeypatch.setattr(app.pages.dub, "ask_save_path", lambda parent, suggested: next(outs))
+    monkeypatch.setattr(app.pages.dub_export, "ask_save_path", lambda parent, suggested: next(outs))
     assert not page.queue_button.isEnabled()  # no audio yet
     page.load_audio(short_clips[0])
     qtbot.mouseClick(page.queue_button, Qt.MouseButton.LeftButton)

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 import app.jobs
-import app.pages.dub
+import app.pages.dub_export
 from app.main_window import DUB, PREPARE, TRAIN
 from app_fakes import error_boxes, FakePreview, fake_export
 
@@ -154,7 +154,7 @@ def test_full_flow_on_a_real_clip(window, qtbot, tmp_path, short_video, speech_w
 
     snapshot(window, "4_dub")
     out = tmp_path / "exports" / "dubbed.mp4"
-    monkeypatch.setattr(app.pages.dub, "ask_save_path", lambda parent, suggested: out)
+    monkeypatch.setattr(app.pages.dub_export, "ask_save_path", lambda parent, suggested: out)
     window.actions_by_id["export"].trigger()
     wait_job(qtbot, window, "export", 180000)
     assert dub.last_export == out and dub.reveal_button.isEnabled()

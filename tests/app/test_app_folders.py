@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-import app.pages.dub
+import app.pages.dub_export
 from app_fakes import FakePreview
 
 
@@ -73,16 +73,16 @@ def test_dialogs_open_in_the_last_folder_used(window, qtbot, tmp_path, short_vid
     # a kind of dialog never used yet opens in the last folder any dialog used (not the project's
     # scripts/ nor the start folder)
     suggested = []
-    monkeypatch.setattr(app.pages.dub, "ask_save_path",
+    monkeypatch.setattr(app.pages.dub_export, "ask_save_path",
                         lambda parent, path: suggested.append(path) or None)
     qtbot.mouseClick(page.queue_button, Qt.MouseButton.LeftButton)
     assert suggested[-1].parent == voice_folder
     # once exported somewhere, exports and the queue go there
     exports = tmp_path / "exports"
     exports.mkdir()
-    monkeypatch.setattr(app.pages.dub, "ask_save_path", lambda parent, path: exports / "take.mp4")
+    monkeypatch.setattr(app.pages.dub_export, "ask_save_path", lambda parent, path: exports / "take.mp4")
     page.add_to_queue()  # only adds (Run queue starts it)
-    monkeypatch.setattr(app.pages.dub, "ask_save_path",
+    monkeypatch.setattr(app.pages.dub_export, "ask_save_path",
                         lambda parent, path: suggested.append(path) or None)
     page.export()
     assert suggested[-1].parent == exports

@@ -11,6 +11,7 @@ import soundfile
 from PySide6.QtCore import Qt
 
 import app.pages.dub
+import app.pages.dub_export
 import app.widgets.script_editor
 from app.jobs import DUB_AUDIO_RATE
 from app.widgets.script_editor import VOICE_FILE_ITEM
@@ -90,7 +91,7 @@ def test_typed_script_is_spoken_edited_and_exported(trained_window, qtbot, tmp_p
     qtbot.waitUntil(lambda: page.preview is not None and page.preview_key[0] == takes[1], timeout=60000)
     assert page.viewer.frame_count == n_frames
     out = tmp_path / "exports" / "script.mp4"
-    monkeypatch.setattr(app.pages.dub, "ask_save_path", lambda parent, suggested: out)
+    monkeypatch.setattr(app.pages.dub_export, "ask_save_path", lambda parent, suggested: out)
     with qtbot.waitSignal(window.session.runner.stopped, timeout=180000,
                           check_params_cb=lambda name: name == app.pages.dub.EXPORT_JOB):
         window.actions_by_id["export"].trigger()
