@@ -26,7 +26,7 @@ def resolve_profile(profile: str) -> str:
     """'auto' -> 'gpu' when torch sees CUDA, else 'cpu'; 'cuda' is 'gpu'."""
     profile = {"cuda": "gpu"}.get(profile, profile)
     if profile == "auto":
-        import torch
+        import torch  # lazy: the CLI's parser reads this module; torch loads only to ask for CUDA
 
         return "gpu" if torch.cuda.is_available() else "cpu"
     if profile not in NETWORK_CAP:

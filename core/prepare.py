@@ -9,9 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from core.crop_size import AUTO
+from core.audio2exp.speech import features_note
+from core.crop_size import AUTO, crop_cap
+from core.fitting.job import FitConfig, fit_job
 from core.jobs import Job, within
+from core.lowerface.samples.index import build_sample_index_job, index_is_current
+from core.media import VideoReader
+from core.project import disk_need
 from core.tracking import TrackingConfig, tracking_job
+from core.tracking.store import CROPS_FILE
 
 log = logging.getLogger(__name__)
 
@@ -128,20 +134,16 @@ def readiness(tracking, has_audio: bool, fit_metrics: dict[str, Any], crop_scale
 
 def prepare_job(project, config: PrepareConfig = PrepareConfig()) -> Job[ReadinessReport]:
     """Track, fit, and report. Each stage resumes or is skipped when already current."""
-    from core.fitting.job import FitConfig, fit_job
-
     tracking_config = config.tracking()
     _check_disk_for_tracking(project, tracking_config)
     tracking = yield from tracking_job(project, tracking_config, span=(0.0, 0.6))
     fit_result = yield from within(fit_job(project, FitConfig()), (0.6, 0.95))
-    from core.lowerface.samples.index import build_sample_index_job, index_is_current
 
     if not index_is_current(project):  # the person's own mouths, for the sample-based lower face
         yield from build_sample_index_job(project, span=(0.95, 0.99))
     metrics = dict(getattr(fit_result, "metrics", {}) or {})
     report = readiness(tracking, bool(project.source_info.get("has_audio")), metrics,
                        tracking_config.crop_scale)
-    from core.audio2exp.speech import features_note
 
     report.speech_features = features_note(project)
     _check_disk_for_renderer(project, report)
@@ -153,15 +155,9 @@ def prepare_job(project, config: PrepareConfig = PrepareConfig()) -> Job[Readine
 def _check_disk_for_tracking(project, tracking_config) -> None:
     """Before tracking writes the crops: warn (log) when the free disk will not hold them (the crop
     side is not known before tracking: the chosen one, or the profile's cap for 'auto')."""
-    from core.project import disk_need
-    from core.crop_size import crop_cap
-    from core.tracking.store import CROPS_FILE
-
     if project.path(CROPS_FILE).exists():
         return
     try:
-        from core.media import VideoReader
-
         n = VideoReader(project.source_video).frame_count
     except Exception:  # noqa: BLE001 - tracking reports an unreadable video itself
         return
@@ -171,8 +167,6 @@ def _check_disk_for_tracking(project, tracking_config) -> None:
 
 def _check_disk_for_renderer(project, report: ReadinessReport) -> None:
     """The next stage that writes much is renderer training (its cache): say what it needs."""
-    from core.project import disk_need
-
     need = disk_need.check("renderer training (its cache)",
                            disk_need.renderer_cache_bytes(report.frames, report.crop_px), project.root)
     report.disk_note = (f"Disk: renderer training writes about {need.need_bytes / disk_need.GB:.1f} GB; "

@@ -8,6 +8,7 @@ finished export is never redone: the batch records skip it). Each entry runs thr
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -77,8 +78,6 @@ class ExportQueue:
             return self._load()
 
     def _load(self) -> list[QueueEntry]:
-        import json
-
         if not self.path.is_file():
             return []
         try:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.atomic import write_json, write_text
-from core.batch.execute import Outcome
+from core.batch.execute import Outcome, now_iso, output_of
 from core.batch.rows import BatchRow
 from core.jobs import format_eta
 
@@ -127,12 +127,8 @@ class BatchReport:
 
 
 def _output(row: BatchRow) -> str:
-    from core.batch.execute import output_of
-
     return output_of(row.spec)
 
 
 def _now() -> str:
-    from core.batch.execute import now_iso
-
     return now_iso()

@@ -58,7 +58,7 @@ def _bad(path: Path, what: str) -> DubError:
 
 def load_bfm(path: Path) -> BaselModel:
     """Read and check a BFM_model_front.mat. Raises DubError naming the file and the problem."""
-    import scipy.io
+    import scipy.io  # lazy: only for the optional Basel Face Model
 
     path = Path(path)
     if not path.is_file():

@@ -25,7 +25,7 @@ def sh_basis(normals):
              k2 * 0.5 / math.sqrt(3.0) * (3 * z * z - 1), k2 * x * z, k2 * 0.5 * (x * x - y * y)]
     if isinstance(normals, np.ndarray):
         return np.stack(terms, axis=-1)
-    import torch
+    import torch  # lazy: the fitting uses the numpy path only
 
     return torch.stack(terms, dim=-1)
 
@@ -37,7 +37,7 @@ def shade(albedo, normals, sh):
     if isinstance(basis, np.ndarray):
         shading = np.einsum("...vj,...cj->...vc", basis, gamma)
     else:
-        import torch
+        import torch  # lazy: the fitting uses the numpy path only
 
         shading = torch.einsum("...vj,...cj->...vc", basis, gamma)
     return albedo * shading

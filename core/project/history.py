@@ -15,6 +15,7 @@ evaluations: they are kept apart, once per evaluation, not repeated at every ste
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -134,8 +135,6 @@ class TrainingHistory:
     @classmethod
     def load(cls, project, stage: str) -> "TrainingHistory":
         """The stored history of ``stage`` (empty if none, or unreadable: then it starts afresh)."""
-        import json
-
         history = cls(stage)
         path = project.path(FOLDER, f"{stage}.json")
         if path.exists():

@@ -27,6 +27,23 @@ import time
 import numpy as np
 import torch
 
+from core import lowerface
+from core.facerender.composite import composite_frame
+from core.facerender.render import FaceRenderer
+from core.holdout import holdout_start
+from core.lowerface import make_synthesizer
+from core.lowerface.heldout import heldout_scores
+from core.media import VideoReader
+from core.project import Project
+from core.renderer import NeuralRenderer, RendererTrainConfig
+from core.renderer.build import build_generator, build_networks
+from core.renderer.heldout import heldout_figures
+from core.renderer.sheet import ContactSheet
+from core.renderer.steps import Batch, train_step
+from core.renderer.window import CropWindow
+from core.tracking import load_crops, load_tracking
+from gpu.device import configure_threads
+
 
 def _ms(fn, repeats: int) -> float:
     fn()  # warm-up
@@ -39,9 +56,6 @@ def _ms(fn, repeats: int) -> float:
 def training_speed(config, size: int, steps: int = 10) -> float:
     """Training steps per second of ``config``'s networks at ``size`` px on random batches (same
     compute as real)."""
-    from core.renderer.networks import build_networks
-    from core.renderer.steps import Batch, train_step
-
     device = torch.device("cpu")
     gen, disc = build_networks(config, device, size)
     opt_g = torch.optim.Adam(gen.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
@@ -57,15 +71,6 @@ def training_speed(config, size: int, steps: int = 10) -> float:
 
 def copying_variant_figures(project_dir, renderer: str, frames: int, heldout: int, sheet_path) -> dict:
     """Per-frame path and held-out figures of a variant without a network (single-threaded)."""
-    from core.holdout import holdout_start
-    from core.lowerface import make_synthesizer
-    from core.lowerface.heldout import heldout_scores
-    from core.media import VideoReader
-    from core.project import Project
-    from core.facerender.render import FaceRenderer
-    from core.renderer.sheet import ContactSheet
-    from core.tracking import load_tracking
-
     project = Project.open(project_dir)
     tracking = load_tracking(project)
     start = holdout_start(tracking.n_frames)
@@ -104,7 +109,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.renderer.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--project", default=None, help="a project with a trained renderer")
     parser.add_argument("--profile", choices=["cpu", "gpu"], default="cpu")
-    from core import lowerface
 
     parser.add_argument("--renderer", choices=lowerface.names(), default=None,
                         help="the lower face to measure (default: the project's trained network, or "
@@ -122,23 +126,16 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}, indent=1))
         return 0
 
-    from gpu.device import configure_threads
 
     threads = configure_threads()
     if args.threads:
         torch.set_num_threads(args.threads)
         threads = args.threads
-    from core.facerender.composite import composite_frame
-    from core.renderer import NeuralRenderer, RendererTrainConfig
-    from core.renderer.networks import build_generator
-    from core.renderer.window import CropWindow
 
     figures: dict[str, float] = {"threads": threads}
     config = RendererTrainConfig.for_device(args.profile, renderer=args.renderer or "reference")
     project = None
     if args.project:
-        from core.project import Project
-
         project = Project.open(args.project)
         renderer = NeuralRenderer.load(project)
         config = renderer.config
@@ -160,10 +157,6 @@ def main(argv: list[str] | None = None) -> int:
     figures["to_crop_ms"] = _ms(lambda: renderer.to_crop(generated), args.frames)
 
     if project is not None:
-        from core.media import VideoReader
-        from core.facerender.render import FaceRenderer
-        from core.tracking import load_crops, load_tracking
-
         tracking, crops = load_tracking(project), load_crops(project)
         i = int(np.flatnonzero(tracking.has_face)[len(tracking.has_face) // 2])
         frame = next(iter(VideoReader(project.source_video)))
@@ -200,10 +193,6 @@ def main(argv: list[str] | None = None) -> int:
         figures["per_frame_path_ms"] = _ms(whole_path, args.frames)
     figures["train_steps_per_s"] = training_speed(config, s, args.train_steps)
     if project is not None and args.heldout:
-        from core.renderer.heldout import heldout_figures
-
-        from core.renderer.sheet import ContactSheet
-
         sheet = ContactSheet(tracking, every=max(1, args.heldout // 8))
         held_out = heldout_figures(project, renderer, max_frames=args.heldout,
                                    on_composite=sheet.add if args.sheet else None)

@@ -25,11 +25,13 @@ import torch
 
 from core.atomic import atomic_path, write_json
 from core.errors import ProjectError
+from core.facerender.render import FaceRenderer
 from core.holdout import holdout_start
 from core.jobs import Job, ProgressClock
 from core.renderer.cond_store import CondStore, CondWriter, store_files
 from core.renderer.references import ReferencePicker, blank_lower_face
 from core.renderer.steps import Batch
+from core.renderer.warp import ReferenceWarper, fitted_vertices
 from core.renderer.window import CropWindow, resize
 from core.tracking import load_crops, load_tracking
 
@@ -95,8 +97,6 @@ def build_cache_job(project, face_renderer=None, batch: int = 8,
     if info is not None:
         return info
     if face_renderer is None:
-        from core.facerender.render import FaceRenderer
-
         face_renderer = FaceRenderer(project)
     tracking = load_tracking(project)
     n, size = int(face_renderer.n_frames), int(face_renderer.size)
@@ -191,8 +191,6 @@ class TrainingData:
                                               gap=int(round(config.ref_gap_s * tracking.fps)))
         self.warper = self.vertices = None
         if config.renderer == "reference" and config.warp_refs:
-            from core.renderer.warp import ReferenceWarper, fitted_vertices
-
             if face_renderer is None or not hasattr(face_renderer, "screen_vertices"):
                 raise ProjectError("warping the references needs the fitted face model. Run 'prepare' first.")
             self.vertices = fitted_vertices(face_renderer)

@@ -18,8 +18,11 @@ import numpy as np
 import torch
 
 from core.facerender.composite import composite_frame
+from core.facerender.render import FaceRenderer
 from core.holdout import holdout_start
+from core.media import VideoReader
 from core.metrics import MouthSharpness, psnr, ssim
+from core.renderer.inference import NeuralRenderer
 from core.tracking import load_crops, load_tracking
 from core.tracking.crop import crop_image
 
@@ -35,12 +38,8 @@ def heldout_figures(project, renderer=None, max_frames: int = 150,
     real, result_frame, frame) receives each frame's composited and original face crops (uint8
     (S, S, 3)) and full frames (uint8 (H, W, 3)) for a contact sheet. Returns a dict of means.
     """
-    from core.media import VideoReader
-    from core.renderer.inference import NeuralRenderer
-
     if renderer is None:
         renderer = NeuralRenderer.load(project)
-    from core.facerender.render import FaceRenderer
 
     face_renderer = FaceRenderer(project, ctx=None)
     tracking = load_tracking(project)

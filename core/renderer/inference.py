@@ -10,13 +10,16 @@ import numpy as np
 import torch
 
 from core.errors import ProjectError
+from core.facerender.render import FaceRenderer
+from core.renderer.build import build_generator
 from core.renderer.checkpoint import BEST_FILE, LAST_FILE, load_checkpoint
 from core.renderer.config import RendererTrainConfig
 from core.renderer.data import FOLDER
-from core.renderer.networks import build_generator
 from core.renderer.references import blank_lower_face
 from core.renderer.steps import generate
+from core.renderer.warp import ReferenceWarper, fitted_vertices
 from core.renderer.window import CropWindow
+from core.tracking import load_crops
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +82,6 @@ class NeuralRenderer:
                                f"app ({exc.__class__.__name__}). Train the renderer again.") from exc
         references = None
         if config.renderer == "reference":
-            from core.tracking import load_crops
-
             frames = [int(i) for i in state.get("references", [])]
             if len(frames) != config.n_refs:
                 raise ProjectError(f"{path}: the checkpoint names no reference frames. Train the "
@@ -91,9 +92,6 @@ class NeuralRenderer:
             references = window.cut(pixels.float() / 255.0).reshape(1, -1, window.size, window.size)
             warp = None
             if config.warp_refs:
-                from core.facerender.render import FaceRenderer
-                from core.renderer.warp import ReferenceWarper, fitted_vertices
-
                 faces = FaceRenderer(project, ctx)
                 warp = (ReferenceWarper(faces.model, faces.size), ref_crops, fitted_vertices(faces, frames))
         return cls(gen.to(device), config, window, device, int(state.get("step", 0)), references,

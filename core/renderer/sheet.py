@@ -3,6 +3,7 @@ and the composited mouths cut from the full-resolution frames at their own size 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from core.atomic import atomic_path
@@ -49,8 +50,6 @@ class ContactSheet:
         return np.concatenate(padded, axis=0)
 
     def write(self, path) -> None:
-        import cv2
-
         if not self.crops:
             return
         ok, png = cv2.imencode(".png", np.ascontiguousarray(self.image()[..., ::-1]))

@@ -14,15 +14,17 @@ import torch
 
 from core.atomic import remove_stale_parts
 from core.errors import JobCancelled, ProjectError
+from core.facerender.render import FaceRenderer
 from core.jobs import Job, Progress
 from core.renderer.checkpoint import (BEST_FILE, LAST_FILE, load_checkpoint, load_config,
                                       save_checkpoint, save_config)
+from core.renderer.build import build_networks
 from core.renderer.config import LEGACY_RENDERER, RendererTrainConfig
 from core.renderer.data import FOLDER, TrainingData, build_cache_job
-from core.renderer.networks import build_networks
 from core.renderer.preview import preview_grid
 from core.renderer.steps import eval_step, train_step
 from core.renderer.threads import ThreadTuner
+from gpu.device import configure_threads, select_device
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +75,6 @@ def budget_after(project, renderer: str, minutes: float | None, steps: int | Non
 
 def _device(config: RendererTrainConfig) -> torch.device:
     """The CPU profile trains on the CPU; the GPU profile on CUDA when torch sees it."""
-    from gpu.device import configure_threads, select_device
-
     if config.device == "cpu":
         configure_threads()
         return torch.device("cpu")
@@ -131,8 +131,6 @@ def train_renderer_job(project, config: RendererTrainConfig, face_renderer=None)
         log.info("resuming renderer training at step %d (%.1f min done)", step, elapsed0 / 60)
 
     if config.warp_refs and face_renderer is None:
-        from core.facerender.render import FaceRenderer
-
         face_renderer = FaceRenderer(project)
     data = TrainingData(project, cache, window, config, device, face_renderer)
     references = [] if data.references is None else [int(i) for i in data.references.fixed]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.facerender.draft import DraftWarper
+
 
 def fitted_vertices(face_renderer, frames=None, chunk: int = 256) -> np.ndarray:
     """float32 (N, V, 3): the fitted geometry of ``frames`` (default all) in crop pixels, from a
@@ -24,8 +26,6 @@ class ReferenceWarper:
     """The mesh warp of a face model (``model.triangles``, ``model.mean_shape``) in S px crops."""
 
     def __init__(self, model, size: int) -> None:
-        from core.facerender.draft import DraftWarper
-
         n = len(model.mean_shape)
         self.warper = DraftWarper(model.triangles, n, int(size), np.ones(n, np.float32))
 

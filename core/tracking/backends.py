@@ -70,7 +70,7 @@ FACE_ALIGNMENT_FILES = ("s3fd-619a316812.pth", "2DFAN4-11f355bf06.pth.tar")
 
 
 def face_alignment_weights_dir() -> Path:
-    import torch
+    import torch  # lazy: the first-run check reads this without loading torch otherwise
 
     return Path(torch.hub.get_dir()) / "checkpoints"
 
@@ -91,7 +91,7 @@ class FaceAlignment68:
         if missing and not allow_download:
             raise MissingWeightsError(self._missing_message(folder, missing))
         try:
-            import face_alignment
+            import face_alignment  # lazy: the optional 68-point backend
 
             self._fa = face_alignment.FaceAlignment(
                 face_alignment.LandmarksType.TWO_D, device=device, face_detector="sfd",

@@ -17,7 +17,7 @@ from core.jobs import Job, ProgressClock
 from core.media import VideoReader
 from core.tracking.backends import BACKENDS, FaceFollower, MediapipeFaceMesh, make_backend
 from core.tracking.crop import crop_image
-from core.tracking.store import CROPS_FILE, TRACKING_FILE, Tracking
+from core.tracking.store import CROPS_FILE, TRACKING_FILE, Tracking, load_tracking
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,6 @@ def tracking_job(project, config: TrackingConfig, span: tuple[float, float] = (0
 
     Returns the Tracking. Raises DubError when no frame holds a face.
     """
-    from core.tracking.store import load_tracking
-
     settings = asdict(config)
     settings.pop("allow_download")
     settings.pop("profile")

