@@ -3,8 +3,11 @@ masked SSIM/PSNR, and mouth-opening correlation."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from skimage.metrics import structural_similarity
+
+from core.landmarks import OUTER_LIPS
 
 
 def mean_abs_error(a: np.ndarray, b: np.ndarray) -> float:
@@ -37,15 +40,11 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
-# mediapipe mesh: the outer lip contour, whose bounding box (padded) is the mouth box
-OUTER_LIP_POINTS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
-
-
 def mouth_box(landmarks: np.ndarray, frame_shape: tuple[int, ...], pad: float = 0.25) -> tuple[int, int, int, int] | None:
     """(x0, y0, x1, y1) full-frame pixel box around the outer lips of mediapipe ``landmarks``
     (P, 2+), widened by ``pad`` of its width on every side and clipped to the frame; None if the
     landmarks are missing or the box is empty."""
-    pts = np.asarray(landmarks)[list(OUTER_LIP_POINTS), :2]
+    pts = np.asarray(landmarks)[list(OUTER_LIPS), :2]
     if not np.all(np.isfinite(pts)):
         return None
     (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
@@ -58,8 +57,6 @@ def mouth_box(landmarks: np.ndarray, frame_shape: tuple[int, ...], pad: float = 
 
 def laplacian_variance(image: np.ndarray) -> float:
     """Sharpness: variance of the Laplacian of the grey image (uint8 RGB (H, W, 3) or grey)."""
-    import cv2
-
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
     return float(cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F, ksize=1).var())
 

@@ -57,7 +57,7 @@ SEED = 0
 
 def lip_targets(landmarks: np.ndarray, has_face: np.ndarray) -> np.ndarray:
     """float32 (N, 2): inner-lip gap and mouth width over face height, z-scored over the face frames."""
-    from core.tracking.store import CHIN_BOTTOM, FOREHEAD_TOP, LOWER_INNER_LIP, UPPER_INNER_LIP
+    from core.landmarks import CHIN_BOTTOM, FOREHEAD_TOP, LOWER_INNER_LIP, UPPER_INNER_LIP
 
     height = np.linalg.norm(landmarks[:, FOREHEAD_TOP, :2] - landmarks[:, CHIN_BOTTOM, :2], axis=-1)
     gap = np.linalg.norm(landmarks[:, UPPER_INNER_LIP, :2] - landmarks[:, LOWER_INNER_LIP, :2], axis=-1)

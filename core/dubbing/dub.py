@@ -14,6 +14,7 @@ import numpy as np
 
 from core.atomic import write_text
 from core.audio2exp import predict_expressions
+from core.audio2exp.features import SAMPLE_RATE
 from core.dubbing.timeline import frames_in_order, pingpong_indices
 from core.errors import DubError
 from core.jobs import Job, ProgressClock, within
@@ -25,7 +26,7 @@ from core.tts import TtsConfig, speech_for_dub_job
 
 log = logging.getLogger(__name__)
 
-FEATURE_RATE = 16000
+FEATURE_RATE = SAMPLE_RATE  # the rate the audio model listens at, defined by its features
 OUTPUT_AUDIO_RATE = 48000
 
 

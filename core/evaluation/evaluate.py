@@ -12,6 +12,7 @@ import numpy as np
 
 from core.atomic import save_npz, write_json, write_text
 from core.audio2exp import load_audio_model, predict_expressions
+from core.audio2exp.av_offset import shift_audio
 from core.audio2exp.features import frame_features
 from core.audio2exp.phonemes import STEP_S, PhonemeError, load_recogniser
 from core.audio2exp.visemes import bilabial_events, class_matrix
@@ -169,7 +170,10 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
     folder = project.path(EVAL_DIR)
     folder.mkdir(exist_ok=True)
     rate, out_rate = FEATURE_RATE, OUTPUT_AUDIO_RATE
-    speech = load_audio(project.source_video, rate)
+    # the clip's own sound/picture offset, measured when the audio model trained, is the video's
+    # defect, not the model's: the tail's speech drives the model as a synced voice would
+    applied = float(load_audio_model(project).meta.metrics.get("av_offset_applied_s") or 0.0)
+    speech = shift_audio(load_audio(project.source_video, rate), applied, rate)
     segment = speech[int(round(start / reader.fps * rate)):int(round((start + length) / reader.fps * rate))]
     audio_out = load_audio(project.source_video, out_rate, mono=False)
     audio_out = audio_out[:, int(round(start / reader.fps * out_rate)):int(round((start + length) / reader.fps * out_rate))]

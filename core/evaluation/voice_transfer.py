@@ -15,10 +15,10 @@ from core.audio2exp import load_audio_model, predict_expressions
 from core.audio2exp.features import SAMPLE_RATE
 from core.errors import DubError, MediaError
 from core.jobs import Job, ProgressClock
+from core.landmarks import mouth_opening
 from core.media import VideoReader, load_audio
 from core.metrics import correlation
 from core.tracking.backends import MediapipeFaceMesh
-from core.tracking.store import CHIN_BOTTOM, FOREHEAD_TOP, LOWER_INNER_LIP, UPPER_INNER_LIP
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,7 @@ def tracked_opening(video: Path, cache_dir: Path | None = None) -> tuple[np.ndar
             if not faces:
                 opening.append(np.nan)
                 continue
-            lm = faces[0].landmarks
-            gap = np.linalg.norm(lm[UPPER_INNER_LIP, :2] - lm[LOWER_INNER_LIP, :2])
-            opening.append(gap / max(np.linalg.norm(lm[FOREHEAD_TOP, :2] - lm[CHIN_BOTTOM, :2]), 1e-6))
+            opening.append(mouth_opening(faces[0].landmarks))
     finally:
         mesh.close()
     out = np.asarray(opening, np.float32)

@@ -14,16 +14,15 @@ from itertools import combinations
 
 import numpy as np
 
+# the mesh points the face model names (topo.INNER_LIPS, ...) are defined in core.landmarks
+from core.landmarks import (CHIN_BOTTOM, FOREHEAD_TOP, INNER_LIPS, LOWER_INNER_LIP, NOSE_TIP, OUTER_LIPS,
+                            UPPER_INNER_LIP)
+
 N_MESH_VERTICES = 468  # the 10 iris points (468..477) are not part of the surface
 
 # mediapipe mesh indices (subject's right side is the image's left).
-INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
-OUTER_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
 RIGHT_EYE = (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7)
 LEFT_EYE = (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249)
-UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
-NOSE_TIP = 1
-FOREHEAD_TOP, CHIN_BOTTOM = 10, 152
 
 # The 68 points of the iBUG/dlib layout (the paper's landmarks) as mediapipe indices, for models
 # whose landmark vertices follow that layout (the Basel Face Model's keypoints).
@@ -41,7 +40,7 @@ EYES_68 = tuple(range(36, 48))
 
 def mouth_landmarks() -> np.ndarray:
     """int64 indices (into the 478 mediapipe points) of the lips, inner and outer."""
-    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_LIPS
+    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_LIPS  # lazy: slow to load
 
     return np.array(sorted({i for edge in FACEMESH_LIPS for i in edge}), np.int64)
 
@@ -54,7 +53,7 @@ def eye_landmarks() -> np.ndarray:
 @functools.lru_cache(maxsize=1)
 def mediapipe_triangles() -> np.ndarray:
     """int64 (F, 3) vertex indices into the 468 mesh points, unoriented (see orient_triangles)."""
-    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
+    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION  # lazy: slow to load
 
     neighbours: dict[int, set[int]] = defaultdict(set)
     for a, b in FACEMESH_TESSELATION:

@@ -19,14 +19,15 @@ import cv2
 import numpy as np
 import torch
 
+from core import landmarks
 from core.facerender.render import single_thread
+from core.landmarks import the_other_way
 from gpu.rasterize import interpolate, rasterize
 
 log = logging.getLogger(__name__)
 
 # mediapipe face mesh rings (ordered)
-INNER_LIPS = np.array([78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82,
-                       81, 80, 191])
+INNER_LIPS = np.array(the_other_way(landmarks.INNER_LIPS))  # over the lower lip first, as the fan is built
 FACE_OVAL = np.array([10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378,
                       400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21,
                       54, 103, 67, 109])

@@ -5,7 +5,7 @@ the SH-shaded face, its mask, the lower-face mask (triangles touching a vertex b
 plus the inside of the mouth),
 the expanded mask (lower face ∪ the lower face with the jaw fully open ∪ the lower face with the
 neutral expression, dilated), and the feathered compositing mask (the expanded mask eroded and
-blurred). Camera: weak perspective (see core.fitting.params); rasterised orthographically.
+blurred). Camera: weak perspective (see core.facemodel.params); rasterised orthographically.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from core.errors import DubError
 from core.facemodel.model import load_face_model
-from core.fitting.params import load_face_params
+from core.facemodel.params import load_face_params
 from gpu.device import torch_threads
 from gpu.rasterize import interpolate, rasterize
 from gpu.shading import sh_shade, vertex_normals

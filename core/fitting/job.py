@@ -18,7 +18,7 @@ from core.facemodel.model import MODEL_FILE, FaceModel
 from core.facemodel.person import build_person_model
 from core.facerender.render import FaceRenderer
 from core.fitting import closed_form as cf
-from core.fitting.params import PARAMS_FILE, FaceParams
+from core.facemodel.params import PARAMS_FILE, FaceParams
 from core.fitting.refine import refine
 from core.fitting.smoothing import fill_gaps, smooth_series
 from core.jobs import Job, ProgressClock

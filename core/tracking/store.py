@@ -9,14 +9,12 @@ import numpy as np
 
 from core.atomic import load_npz, save_npz
 from core.errors import ProjectError
+from core.landmarks import mouth_opening
 from core.tracking.crop import to_crop_coords
 
 TRACKING_FILE = "tracking.npz"
 CROPS_FILE = "crops.npy"
 
-# mediapipe mesh indices used across the app
-UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
-FOREHEAD_TOP, CHIN_BOTTOM = 10, 152
 
 
 @dataclass
@@ -50,10 +48,7 @@ class Tracking:
 
     def mouth_opening(self) -> np.ndarray:
         """float32 (N,): inner-lip gap over face height (about 0 closed, 0.1+ wide open); NaN if no face."""
-        lm = self.landmarks
-        gap = np.linalg.norm(lm[:, UPPER_INNER_LIP, :2] - lm[:, LOWER_INNER_LIP, :2], axis=-1)
-        height = np.linalg.norm(lm[:, FOREHEAD_TOP, :2] - lm[:, CHIN_BOTTOM, :2], axis=-1)
-        return (gap / np.maximum(height, 1e-6)).astype(np.float32)
+        return mouth_opening(self.landmarks).astype(np.float32)
 
     def save(self, path) -> None:
         arrays = dict(landmarks=self.landmarks.astype(np.float32), has_face=self.has_face.astype(bool),

@@ -105,7 +105,7 @@ def _in_box(frame, box):
 def test_frames_without_a_face_pass_through_untouched(trained_project, tmp_path):
     """With the real synthesizers, frames without a face come out bit for bit as the source frame
     through the same lossless encode, while the faces around them are dubbed."""
-    from core.fitting.params import PARAMS_FILE
+    from core.facemodel.params import PARAMS_FILE
     from core.media import VideoWriter
     from core.lowerface import make_synthesizer, trained_network
     from core.tracking import load_tracking
@@ -145,7 +145,7 @@ def test_frames_without_a_face_pass_through_untouched(trained_project, tmp_path)
 
 def _retracked_opening(video, frames):
     from core.tracking.backends import MediapipeFaceMesh
-    from core.tracking.store import CHIN_BOTTOM, FOREHEAD_TOP, LOWER_INNER_LIP, UPPER_INNER_LIP
+    from core.landmarks import CHIN_BOTTOM, FOREHEAD_TOP, LOWER_INNER_LIP, UPPER_INNER_LIP
 
     mesh, reader, out = MediapipeFaceMesh(max_faces=1), VideoReader(video), []
     for i, frame in enumerate(reader.frames(0, max(frames) + 1)):

@@ -28,7 +28,7 @@ from core.facerender.draft import extend_vertices
 from core.errors import ProjectError
 from core.facemodel.topology import INNER_LIPS, NOSE_TIP, OUTER_LIPS
 from core.facemodel.model import load_face_model
-from core.fitting.params import load_face_params
+from core.facemodel.params import load_face_params
 from core.jobs import Job, ProgressClock
 from core.media import VideoReader
 from core.metrics import laplacian_variance, mouth_box

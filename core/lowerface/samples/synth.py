@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.fitting.params import load_face_params
+from core.facemodel.params import load_face_params
 from core.lowerface.patch import FramePatch
 from core.lowerface.samples.index import LipShape, load_sample_index
 from core.lowerface.samples.mask import LowerFaceMask
