@@ -1,7 +1,6 @@
-"""Quality page: measure the trained models on the held-out tail of the video (core.evaluate, run as
-a job), the figures beside the paper's, the mouth opening over the held-out frames (real, neural,
-draft), and the real | generated video side by side. Says when later training made the figures out
-of date."""
+"""Quality page: measure the trained models on the held-out tail of the video (core.evaluate, as a
+job), the figures beside the paper's, the mouth opening over the held-out frames (real, neural, draft),
+and the real | generated video side by side. Says when later training made the figures out of date."""
 
 from __future__ import annotations
 
@@ -238,7 +237,8 @@ class QualityPage(RunsJobs, QWidget):
             if values is None or frames is None:
                 continue
             pen = pg.mkPen(CURVE_COLORS.get(name, "#7f7f7f"), width=2 if name != "real" else 3)
-            self.plot.plot(frames.astype(float), values.astype(float), name=name, pen=pen, connect="finite")
+            self.plot.plot(frames.astype(float), values.astype(float), pen=pen, connect="finite",
+                           name="real" if name == "real" else variant_title(name))
 
     def _fill_modes(self) -> None:
         blocked = self.mode_combo.blockSignals(True)
@@ -283,8 +283,7 @@ class QualityPage(RunsJobs, QWidget):
                     and out_of_date(project, self.evaluation["measured_at"]))
 
     def _update_buttons(self) -> None:
-        project = self.session.project
-        busy = self.session.runner.is_running()
+        project, busy = self.session.project, self.session.runner.is_running()
         why = ("Open or create a project first" if project is None else
                "Train the audio model on the Train page first" if project.stage("audio_model").status != "done"
                else "Another job is running: wait for it, or cancel it (Work > Cancel)" if busy else None)

@@ -12,11 +12,13 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout
 
 from app.dialogs import choose_file, choose_folder, show_error
 from app.session import Session
+from app.widgets.enabling import enable
 
 log = logging.getLogger(__name__)
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.mpg *.mpeg);;All files (*)"
 PROJECT_SUFFIX = ".portrait-dub"
+CONSENT_FIRST = "Confirm the consent below first"
 
 
 def default_project_folder(video: Path) -> Path:
@@ -56,8 +58,9 @@ class NewProjectDialog(QDialog):
         consent_note.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.create_button = self.buttons.addButton("Create project", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.create_button.setEnabled(False)
-        self.consent.toggled.connect(self.create_button.setEnabled)
+        enable(self.create_button, CONSENT_FIRST)
+        self.consent.toggled.connect(lambda on: enable(self.create_button, None if on else CONSENT_FIRST,
+                                                       "Make the project in this folder"))
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 

@@ -1,8 +1,7 @@
 """Train page: the audio-to-expression model and the neural renderer, with live losses and previews.
 
-Training runs in a worker thread; pause holds it between two steps, cancel stops it after the
-current step. The renderer job saves checkpoints as it goes, so starting again (also after closing
-the app) continues from the last one.
+Training runs in a worker thread; pause holds it between two steps, cancel stops it after the current
+step. The renderer saves checkpoints as it goes: starting again (also after closing the app) continues.
 """
 
 from __future__ import annotations
@@ -341,14 +340,12 @@ class TrainPage(RunsJobs, QWidget):
         if name == AUDIO:
             panel.plot.clear_points()
             panel.evaluation.setText("")
-        if name == AUDIO:
             factory = lambda: jobs.train_audio(project)  # noqa: E731
         else:
             minutes, kind = float(self.budget.value()), self.renderer_kind.currentData()
             factory = lambda: jobs.train_renderer(project, minutes=minutes, renderer=kind)  # noqa: E731
         panel.progress.show_message(f"Starting {TITLE_OF[name].lower()} training...", done=False)
         self.session.runner.start(name, factory)
-        panel.progress.set_running(True)
         self.refresh()
         panel.progress.set_running(True)
 

@@ -62,12 +62,14 @@ def test_evaluate_from_the_app_writes_and_shows_the_figures(quality_window, qtbo
     assert 0 < figures[network]["ssim_full"] <= 1
 
     # Mouth opening over the held-out tail: real and every variant, one value per held-out frame.
-    curves = {item.name(): item for item in page.plot.listDataItems()}
-    assert set(curves) == {"real", "sample", "draft", network}
+    from app.pages.quality import variant_title
+
+    curves = {item.name(): item for item in page.plot.listDataItems()}  # named for people
+    assert set(curves) == {"real", variant_title("sample"), variant_title("draft"), variant_title(network)}
     xs, real = curves["real"].getData()
     assert len(xs) == n and xs[0] == stored["segment"][0]
     assert np.nanmax(real) > np.nanmin(real)  # the real mouth opens and closes over the segment
-    assert np.isfinite(curves[network].getData()[1]).sum() > n // 2
+    assert np.isfinite(curves[variant_title(network)].getData()[1]).sum() > n // 2
 
     # The side-by-side video: real | generated, the whole held-out segment.
     assert page.viewer.frame_count == n
