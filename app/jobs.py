@@ -19,12 +19,12 @@ log = logging.getLogger(__name__)
 DUB_AUDIO_RATE = 48000      # the rate the dub page keeps audio at (playback, trimming, export)
 
 
-def _start(spec_kind: str, project, **fields):
-    """The job of the JobSpec ``spec_kind`` with ``fields`` for the open ``project``, built as the CLI
+def _start(kind: str, project, **fields):
+    """The job of a JobSpec of ``kind`` with ``fields`` for the open ``project``, built as the CLI
     and the batch runner build theirs (core.commands.build_job)."""
     from core import commands  # here, not at the top: see the module's docstring
 
-    return commands.build_job(commands.JobSpec(spec_kind, project=project.root, **fields), project)
+    return commands.build_job(commands.JobSpec(kind, project=project.root, **fields), project)
 
 
 def prepare(project):
