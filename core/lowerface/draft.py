@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from core.facerender.draft import INNER_LIPS, DraftWarper, lower_face_weights, polygon_area
 from core.lowerface.network import CHUNK, CropSynthesizer
 from core.lowerface.patch import CropPatch
 
@@ -18,8 +19,6 @@ class DraftSynthesizer(CropSynthesizer):
     mode = "draft"
 
     def __init__(self, project, ctx) -> None:
-        from core.facerender.draft import INNER_LIPS, DraftWarper, lower_face_weights, polygon_area
-
         super().__init__(project, ctx)
         model = self.renderer.model
         neutral = self.renderer.screen_vertices([0], np.zeros((1, model.n_exp), np.float32))[0].cpu().numpy()

@@ -16,7 +16,14 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from core.facerender.composite import colour_match, colour_ring, composite_alpha
+from core.facerender.render import FaceRenderer
 from core.lowerface.patch import CropPatch
+from core.renderer import NeuralRenderer
+from core.renderer.checkpoint import BEST_FILE, LAST_FILE, load_config
+from core.renderer.config import LEGACY_RENDERER
+from core.renderer.data import FOLDER
+from core.renderer.threads import ThreadTuner
 from core.tracking import load_crops
 
 log = logging.getLogger(__name__)
@@ -27,9 +34,6 @@ CHUNK = 8  # output frames rendered per batch
 def has_trained_renderer(project) -> bool:
     """A checkpoint exists that was trained on the current face fit (a finished training, or one
     that was stopped part-way: its last checkpoint is usable)."""
-    from core.renderer.checkpoint import BEST_FILE, LAST_FILE
-    from core.renderer.data import FOLDER
-
     record, fitting = project.stage("renderer"), project.stage("fitting")
     folder = project.path(FOLDER)
     return (record.status in ("running", "cancelled", "done")
@@ -40,11 +44,8 @@ def has_trained_renderer(project) -> bool:
 def trained_kind(project) -> str:
     """'reference' or 'paper': the kind of the project's trained network (checkpoints from before
     the reference renderer record none and are the paper's)."""
-    from core.renderer.checkpoint import load_config
-    from core.renderer.data import FOLDER
-
     config = load_config(project.path(FOLDER))
-    return config.renderer if config is not None else "paper"
+    return config.renderer if config is not None else LEGACY_RENDERER
 
 
 class CropSynthesizer:
@@ -53,8 +54,6 @@ class CropSynthesizer:
     mode = "base"
 
     def __init__(self, project, ctx) -> None:
-        from core.facerender.render import FaceRenderer
-
         self.project = project
         self.renderer = FaceRenderer(project, ctx)
         self.crops = load_crops(project)
@@ -80,10 +79,6 @@ class NeuralSynthesizer(CropSynthesizer):
     mode = "neural"  # replaced by the network's kind once loaded
 
     def __init__(self, project, ctx) -> None:
-        from core.renderer import NeuralRenderer
-
-        from core.renderer.threads import ThreadTuner
-
         super().__init__(project, ctx)
         self.neural = NeuralRenderer.load(project, ctx)
         self.mode = self.neural.config.renderer
@@ -92,8 +87,6 @@ class NeuralSynthesizer(CropSynthesizer):
         self.tuner = ThreadTuner(torch.get_num_threads(), every_s=60.0) if not ctx.is_cuda else None
 
     def frames(self, indices: np.ndarray, expressions: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
-        from core.facerender.composite import colour_match, colour_ring, composite_alpha
-
         n = len(indices)
         half = self.neural.n_window // 2
         conditions: dict[int, torch.Tensor] = {}

@@ -67,7 +67,7 @@ def trained_network(project) -> str | None:
 def make_synthesizer(project, renderer: str | None = None, device: str = "auto", exclude_from: int | None = None):
     """The synthesizer of variant ``renderer`` (None: DEFAULT). A variant that cannot dub yet (an
     untrained network) raises DubError saying what to do."""
-    from gpu.device import select_device
+    from gpu.device import select_device  # torch: not in the app's first paint, which lists the registry
 
     variant = get_variant(renderer or DEFAULT)
     reason = variant.ready(project)

@@ -1,4 +1,8 @@
-"""The built-in lower-face variants, registered in the order the app and the CLI list them."""
+"""The built-in lower-face variants, registered in the order the app and the CLI list them.
+
+Each variant's module is imported when it is first built or asked whether it is ready: listing the
+variants (the app's first paint, the CLI's choices) must not import torch or compile numba loops.
+"""
 
 from __future__ import annotations
 

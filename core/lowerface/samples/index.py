@@ -29,7 +29,7 @@ from core.errors import ProjectError
 from core.facemodel.topology import INNER_LIPS, NOSE_TIP, OUTER_LIPS
 from core.facemodel.model import load_face_model
 from core.facemodel.params import load_face_params
-from core.jobs import Job, ProgressClock
+from core.jobs import Job, ProgressClock, run_job
 from core.media import VideoReader
 from core.metrics import laplacian_variance, mouth_box
 from core.tracking import load_tracking
@@ -156,8 +156,6 @@ def index_is_current(project) -> bool:
 def load_sample_index(project) -> SampleIndex:
     """The project's index, built first if it is missing or older than the face fit."""
     if not index_is_current(project):
-        from core.jobs import run_job
-
         return run_job(build_sample_index_job(project))
     return SampleIndex.load(project.path(FOLDER))
 
