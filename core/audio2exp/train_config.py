@@ -42,10 +42,9 @@ class AudioTrainConfig:
     av_sync: bool = True  # measure the clip's own audio/video offset and learn from synced audio (av_offset.py)
     seed: int = 0
     device: str = "cpu"
-    # The library default stays the Whisper features that callers written before issue 23 (run,
-    # benchmark, the calibration tests) were measured with; what a user chooses from (train-audio,
-    # the app, batch lists) defaults to registry.DEFAULT.
-    features: AudioFeatureConfig = field(default_factory=lambda: AudioFeatureConfig(kind="whisper"))
+    # The measured best (NOTES.md, issue 23): "auto" trains the phoneme variants and keeps the one
+    # with the lower held-out mouth error; run, benchmark and the app all get it.
+    features: AudioFeatureConfig = field(default_factory=lambda: AudioFeatureConfig(kind="auto"))
 
     def __post_init__(self) -> None:
         if self.model not in MODELS + ("auto",):
