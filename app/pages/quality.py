@@ -1,6 +1,7 @@
-"""Quality page: measure the trained models on the held-out tail of the video (core.evaluate, as a
-job), the figures beside the paper's, the mouth opening over the held-out frames (real, neural, draft),
-and the real | generated video side by side. Says when later training made the figures out of date."""
+"""Quality page: measure the trained models on the held-out tail of the video
+(core.evaluation.evaluate, as a job), the figures beside the paper's, the mouth opening over the
+held-out frames (real and each lower face), and the real | generated video side by side. Says when
+later training made the figures out of date."""
 
 from __future__ import annotations
 
