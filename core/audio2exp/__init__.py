@@ -7,6 +7,7 @@ the paper's linear network and an improved non-linear one, trained on the target
     Audio2Expression.load(project).predict(samples) / .mouth_opening(expression)
 """
 
+from core.audio2exp import variants as _variants  # noqa: F401  (registers the built-in speech features)
 from core.audio2exp.features import AudioFeatureConfig, FrameFeatures, frame_features, window_rows
 from core.audio2exp.model import (META_FILE, MODEL_FILE, Audio2Expression, PostProcess, load_audio_model,
                                   predict_expressions)

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
+from core.audio2exp import registry
+from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig
+from core.audio2exp.speech import features_for, resolve_features
+from core.media import load_audio
+
 log = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.audio2exp import registry
-    from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig
-    from core.audio2exp.speech import features_for, resolve_features
-    from core.media import load_audio
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("audio", type=Path)
     parser.add_argument("--minutes", type=float, default=2.0)

@@ -27,10 +27,15 @@ import torch
 
 from core.atomic import atomic_path, write_json, write_text
 from core.audio2exp.encoder import STEP_S, load_encoder
-from core.audio2exp.features import AudioFeatureConfig
+from core.audio2exp.features import AudioFeatureConfig, gate_at_steps
 from core.audio2exp.prior import META_FILE, OUTPUTS, PRIOR_DIR, WEIGHTS_FILE, PriorNet
-from core.audio2exp.speech import gate_at_steps, normalise_steps
+from core.audio2exp.speech import normalise_steps
 from core.holdout import holdout_start
+from core.jobs import run_job
+from core.landmarks import CHIN_BOTTOM, FOREHEAD_TOP, LOWER_INNER_LIP, UPPER_INNER_LIP
+from core.media import load_audio
+from core.project import MANIFEST_NAME, Project
+from core.tracking import TrackingConfig, load_tracking, tracking_job
 
 log = logging.getLogger("build_prior")
 
@@ -57,8 +62,6 @@ SEED = 0
 
 def lip_targets(landmarks: np.ndarray, has_face: np.ndarray) -> np.ndarray:
     """float32 (N, 2): inner-lip gap and mouth width over face height, z-scored over the face frames."""
-    from core.landmarks import CHIN_BOTTOM, FOREHEAD_TOP, LOWER_INNER_LIP, UPPER_INNER_LIP
-
     height = np.linalg.norm(landmarks[:, FOREHEAD_TOP, :2] - landmarks[:, CHIN_BOTTOM, :2], axis=-1)
     gap = np.linalg.norm(landmarks[:, UPPER_INNER_LIP, :2] - landmarks[:, LOWER_INNER_LIP, :2], axis=-1)
     width = np.linalg.norm(landmarks[:, MOUTH_LEFT, :2] - landmarks[:, MOUTH_RIGHT, :2], axis=-1)
@@ -70,10 +73,6 @@ def lip_targets(landmarks: np.ndarray, has_face: np.ndarray) -> np.ndarray:
 
 
 def track(video: Path, work: Path):
-    from core.jobs import run_job
-    from core.project import MANIFEST_NAME, Project
-    from core.tracking import TrackingConfig, load_tracking, tracking_job
-
     root = work / video.stem
     project = Project.open(root) if (root / MANIFEST_NAME).exists() else Project.create(root, video, consent=True)
     run_job(tracking_job(project, TrackingConfig(crop_size=64)))
@@ -83,8 +82,6 @@ def track(video: Path, work: Path):
 def clip_material(video: Path, work: Path, encoder) -> dict:
     """Normalised encoder steps (M, D), 50 Hz lip targets (M, 2) with NaN where unknown or held out
     (cached in work)."""
-    from core.media import load_audio
-
     cache = work / f"{video.stem}.material.npz"
     if cache.exists():
         data = np.load(cache)

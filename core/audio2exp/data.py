@@ -10,9 +10,13 @@ import numpy as np
 from core.atomic import load_npz
 from core.audio2exp.av_offset import AvOffset, measure_offset, shift_audio
 from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig
+from core.audio2exp.phoneme_rows import phoneme_class_steps
+from core.audio2exp.phonemes import PhonemeError
 from core.audio2exp.speech import CACHE_DIR, features_for
 from core.errors import DubError, MediaError, ProjectError
 from core.holdout import holdout_start
+from core.media import load_audio
+from core.tracking import load_tracking
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +69,6 @@ def load_fitted_expressions(project) -> tuple[np.ndarray, np.ndarray]:
 
 def project_fps_and_opening(project, n_frames: int) -> tuple[float, np.ndarray]:
     """The video's fps and the tracked mouth opening (N,) (NaN if tracking is unavailable)."""
-    from core.tracking import load_tracking
-
     try:
         tracking = load_tracking(project)
     except ProjectError:
@@ -86,9 +88,6 @@ def measure_av_offset(samples: np.ndarray, opening: np.ndarray, fps: float, trai
                       features: AudioFeatureConfig, cache_dir) -> AvOffset:
     """The clip's audio/video offset on the training frames (av_offset.py); none without the
     phoneme recogniser."""
-    from core.audio2exp.phoneme_rows import phoneme_class_steps
-    from core.audio2exp.phonemes import PhonemeError
-
     try:
         classes = phoneme_class_steps(samples, features, cache_dir)
     except PhonemeError as exc:
@@ -104,8 +103,6 @@ def load_training_data(project, features: AudioFeatureConfig, holdout: float, sy
     audio/video offset on the training frames and learn from the audio moved by it.
     Raises ProjectError / MediaError with advice when the project lacks what training needs.
     """
-    from core.media import load_audio
-
     if not 0.0 < holdout <= 0.5:
         raise ValueError(f"holdout must be in (0, 0.5], got {holdout}")
     expression, has_face = load_fitted_expressions(project)

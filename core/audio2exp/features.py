@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
@@ -62,13 +63,6 @@ class AudioFeatureConfig:
     def channels(self) -> int:
         """Values per 100 Hz step: cepstra c1.., log energy, gate."""
         return (self.n_mfcc - 1) + 2
-
-    @property
-    def row_size(self) -> int:
-        """Values per video frame (the variant's own count, registry.py)."""
-        from core.audio2exp.registry import variant
-
-        return variant(self.kind).row_size(self)
 
 
 @dataclass(frozen=True)
@@ -169,7 +163,7 @@ def frame_features(samples: np.ndarray, fps: float, n_frames: int | None = None,
     samples: float32 (n,) mono at 16 kHz. fps: the target video's frame rate (any positive value,
     e.g. 29.97). n_frames: rows to return (default: the frames the audio covers); frames past the
     end of the audio get the silence row (zeros). Returns FrameFeatures with rows float32
-    (n_frames, config.row_size) and gate float32 (n_frames,) in [0, 1].
+    (n_frames, registry.row_size(config): values per frame) and gate float32 (n_frames,) in [0, 1].
     """
     if not (fps > 0 and np.isfinite(fps)):
         raise ValueError(f"fps must be a positive number, got {fps}")
@@ -220,3 +214,24 @@ def window_rows(rows: np.ndarray, half: int) -> np.ndarray:
                              np.zeros((half, rows.shape[1]), rows.dtype)])
     idx = np.arange(t)[:, None] + np.arange(2 * half + 1)[None, :]
     return padded[idx].astype(np.float32, copy=False)
+
+
+def check_audio(samples: np.ndarray, fps: float, n_frames: int | None) -> tuple[np.ndarray, int]:
+    """The checks every variant makes: mono finite non-empty audio, positive fps, >= 1 frame."""
+    if not (fps > 0 and np.isfinite(fps)):
+        raise ValueError(f"fps must be a positive number, got {fps}")
+    samples = check_samples(samples)
+    if n_frames is None:
+        n_frames = frame_count(len(samples), fps, SAMPLE_RATE)
+    if n_frames < 1:
+        raise ValueError(f"n_frames must be at least 1, got {n_frames}")
+    return samples, n_frames
+
+
+def gate_at_steps(samples: np.ndarray, n_steps: int, config: AudioFeatureConfig) -> tuple[np.ndarray, float]:
+    """The MFCC path's speech gate (100 Hz) at the encoder's 50 Hz steps, and the voiced share."""
+    gate100 = step_features(samples, config)[:, -1]
+    gate = gate100[::2][:n_steps]
+    if len(gate) < n_steps:
+        gate = np.pad(gate, (0, n_steps - len(gate)))
+    return gate.astype(np.float32), float((gate100 > 0.5).mean())

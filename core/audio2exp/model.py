@@ -22,7 +22,9 @@ from core.audio2exp.calibration import OpeningCalibration
 from core.audio2exp.closures import ClosureForcing, apply_closures, closure_mask
 from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig, window_rows
 from core.audio2exp.networks import NetworkSpec, build_network
+from core.audio2exp.speech import CACHE_DIR, features_for
 from core.errors import ProjectError
+from core.media import load_audio
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +143,6 @@ class Audio2Expression:
 
         Raises ProjectError when the model is missing or damaged.
         """
-        from core.audio2exp.speech import CACHE_DIR
-
         model = cls.load_files(project.path(MODEL_FILE), project.path(META_FILE), ctx)
         model.cache_dir = project.path(CACHE_DIR)
         return model
@@ -202,8 +202,6 @@ class Audio2Expression:
         units, on the CPU.
         """
         fps = float(fps or self.meta.fps)
-        from core.audio2exp.speech import features_for
-
         feats = features_for(samples, fps, n_frames, self.meta.features, self.cache_dir)
         z = self.predict_normalised(feats.rows)
         z = postprocess(z, feats.gate, fps, self.meta.rest, self.meta.post, self.meta.calibration,
@@ -251,8 +249,6 @@ def predict_expressions(project, audio: Path | str | np.ndarray, n_frames: int |
     n_frames: rows to return (default: the frames the audio covers). Returns float32 (T, K).
     Raises ProjectError when no audio model is trained, MediaError for unreadable audio.
     """
-    from core.media import load_audio
-
     model = load_audio_model(project, ctx)
     if isinstance(audio, (str, Path)):
         samples = load_audio(Path(audio), SAMPLE_RATE)

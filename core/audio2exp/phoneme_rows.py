@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.audio2exp.features import (SAMPLE_RATE, FrameFeatures, check_samples, frame_count, sample_steps,
-                                     step_features)
+from core.audio2exp.features import FrameFeatures, check_audio, gate_at_steps, sample_steps, step_features
 from core.audio2exp.phonemes import STEP_S, PhonemeError, cached_posteriors, load_recogniser
 from core.audio2exp.visemes import CLASSES, bilabial_events, class_matrix, phoneme_steps
 
@@ -35,18 +34,6 @@ def resolve_phonemes(config) -> tuple:
     resolved = replace(config, phoneme_sha256=recogniser.sha256, phoneme_dim=PHONEME_DIM, encoder_folder="",
                        encoder_sha256="", encoder_dim=0, prior_dim=0, prior_sha256="")
     return resolved, f"Speech features: phoneme posteriors ({recogniser.name})."
-
-
-def check_audio(samples: np.ndarray, fps: float, n_frames: int | None) -> tuple[np.ndarray, int]:
-    """The checks every variant makes: mono finite non-empty audio, positive fps, >= 1 frame."""
-    if not (fps > 0 and np.isfinite(fps)):
-        raise ValueError(f"fps must be a positive number, got {fps}")
-    samples = check_samples(samples)
-    if n_frames is None:
-        n_frames = frame_count(len(samples), fps, SAMPLE_RATE)
-    if n_frames < 1:
-        raise ValueError(f"n_frames must be at least 1, got {n_frames}")
-    return samples, n_frames
 
 
 def phoneme_class_steps(samples: np.ndarray, config, cache_dir: Path | None) -> np.ndarray:
@@ -79,8 +66,6 @@ def pooled_phoneme_rows(classes: np.ndarray, gate_steps: np.ndarray, fps: float,
 def phoneme_frame_rows(samples: np.ndarray, fps: float, n_frames: int | None, config,
                        cache_dir: Path | None = None) -> FrameFeatures:
     """Rows float32 (T, PHONEME_DIM + 1): pooled phoneme features, then the speech gate."""
-    from core.audio2exp.speech import gate_at_steps
-
     samples, n_frames = check_audio(samples, fps, n_frames)
     classes = phoneme_class_steps(samples, config, cache_dir)
     gate, voiced_share = gate_at_steps(samples, len(classes), config)

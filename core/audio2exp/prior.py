@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.audio2exp.encoder import file_sha256
+
 log = logging.getLogger(__name__)
 
 PRIOR_DIR = Path(__file__).resolve().parents[2] / "resources" / "speech_prior"
@@ -86,8 +88,6 @@ def load_prior(folder: Path | None = None) -> SpeechPrior | None:
             meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
             network = PriorNet(int(meta["dim"]), int(meta["width"]))
             network.load_state_dict(torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True))
-            from core.audio2exp.encoder import file_sha256
-
             _CACHE[key] = SpeechPrior(network.eval(), str(meta["encoder_sha256"]), int(meta["dim"]), meta,
                                       file_sha256(folder / WEIGHTS_FILE))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:

@@ -54,26 +54,23 @@ def register(variant: FeatureVariant) -> FeatureVariant:
     return variant
 
 
-def _ensure_builtins() -> None:
-    if not _VARIANTS:
-        import core.audio2exp.variants  # noqa: F401  (registers the built-in variants)
-
-
 def names() -> tuple[str, ...]:
     """The registered variant names, in registration order."""
-    _ensure_builtins()
     return tuple(_VARIANTS)
 
 
 def labels() -> dict[str, str]:
     """{name: one-line description} for menus and help texts."""
-    _ensure_builtins()
     return {name: v.label for name, v in _VARIANTS.items()}
+
+
+def row_size(config) -> int:
+    """Values per video frame of the features ``config`` names."""
+    return variant(config.kind).row_size(config)
 
 
 def variant(name: str) -> FeatureVariant:
     """The variant registered as ``name``; ValueError naming the choices otherwise."""
-    _ensure_builtins()
     if name not in _VARIANTS:
         raise ValueError(f"unknown speech features {name!r}; choose one of {', '.join(_VARIANTS)}")
     return _VARIANTS[name]

@@ -12,6 +12,7 @@ from core.audio2exp.closures import ClosureForcing, fit_offset
 from core.audio2exp.data import TrainingData
 from core.audio2exp.model import PostProcess, postprocess
 from core.audio2exp.normaliser import Normaliser
+from core.lipsync_metrics import CLOSED_SPLIT, bilabial_recall, lip_closure
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +57,11 @@ def fit_opening_calibration(z_pred: np.ndarray, data: TrainingData, norm: Normal
 
 
 def held_out_closure(z: np.ndarray, data: TrainingData, norm: Normaliser) -> float:
-    from core.lipsync_metrics import lip_closure
-
     v = data.val
     return float(lip_closure(data.opening[v], z[v] @ norm.probe_w + norm.probe_b, data.gate[v], data.fps)["share"])
 
 
 def held_out_bilabial_recall(z: np.ndarray, data: TrainingData, norm: Normaliser) -> float:
-    from core.lipsync_metrics import bilabial_recall
-
     if data.bilabial is None:
         return float("nan")
     v0, v1 = int(data.val[0]), int(data.val[-1]) + 1
@@ -86,8 +83,6 @@ def fit_closure_forcing(data: TrainingData, norm: Normaliser) -> ClosureForcing 
     if len(frames) < 50:
         return None
     p5, p95 = np.percentile(data.opening[frames], [5, 95])
-    from core.lipsync_metrics import CLOSED_SPLIT
-
     offset, share = fit_offset(data.bilabial, data.opening, data.fps, data.train, p5 + CLOSED_SPLIT * (p95 - p5))
     log.info("closure offset %.2f s (tracked lips closed at %.0f %% of the training spikes)", offset, 100 * share)
     return ClosureForcing(closed=float(p5), direction=norm.open_direction.astype(np.float32), offset_s=offset)

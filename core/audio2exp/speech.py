@@ -19,8 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from core.audio2exp.encoder import STEP_S, EncoderConfig, EncoderError, SpeechEncoder, load_encoder
-from core.audio2exp.features import AudioFeatureConfig, FrameFeatures, sample_steps, step_features
+from core.audio2exp.features import (AudioFeatureConfig, FrameFeatures, check_audio, gate_at_steps, sample_steps,
+                                     step_features)
 from core.audio2exp.prior import prior_for
+from core.audio2exp.registry import DEFAULT, frame_rows, names, variant
+from core.audio2exp.registry import resolve_features as resolve
 from core.audio2exp.step_cache import audio_key, cached_rows
 
 log = logging.getLogger(__name__)
@@ -47,16 +50,12 @@ FEATURES_SETTING = "speech_features"
 
 def project_features(project) -> str:
     """The speech-feature variant chosen for this project (registry.py; default: registry.DEFAULT)."""
-    from core.audio2exp.registry import DEFAULT, names
-
     kind = str(project.manifest.get("settings", {}).get(FEATURES_SETTING, "") or "")
     return kind if kind in names() else DEFAULT
 
 
 def set_project_features(project, kind: str | None) -> None:
     """Choose the speech-feature variant for this project's next audio training (None = the default)."""
-    from core.audio2exp.registry import variant
-
     if kind:
         variant(kind)  # ValueError naming the choices
     project.manifest.setdefault("settings", {})[FEATURES_SETTING] = kind or ""
@@ -65,8 +64,6 @@ def set_project_features(project, kind: str | None) -> None:
 
 def features_note(project, kind: str | None = None) -> str:
     """One line: which speech features this project's audio model will use, and why."""
-    from core.audio2exp.registry import variant
-
     chosen = variant(kind or project_features(project))
     notes = [resolve_features(AudioFeatureConfig(kind=k, encoder_folder=project_encoder_folder(project)))[1]
              for k in (chosen.candidates or (chosen.name,))]
@@ -76,8 +73,6 @@ def features_note(project, kind: str | None = None) -> str:
 def resolve_features(config: AudioFeatureConfig) -> tuple[AudioFeatureConfig, str]:
     """The registry's resolve (registry.py): the config with sizes and digests filled in, falling
     back along the variants when one cannot load, and one line saying which features are used."""
-    from core.audio2exp.registry import resolve_features as resolve
-
     return resolve(config)
 
 
@@ -118,15 +113,6 @@ def normalise_steps(raw: np.ndarray, gate: np.ndarray, clip_sigma: float = 5.0) 
     return (z * gate[:, None]).astype(np.float32)
 
 
-def gate_at_steps(samples: np.ndarray, n_steps: int, config: AudioFeatureConfig) -> tuple[np.ndarray, float]:
-    """The MFCC path's speech gate (100 Hz) at the encoder's 50 Hz steps, and the voiced share."""
-    gate100 = step_features(samples, config)[:, -1]
-    gate = gate100[::2][:n_steps]
-    if len(gate) < n_steps:
-        gate = np.pad(gate, (0, n_steps - len(gate)))
-    return gate.astype(np.float32), float((gate100 > 0.5).mean())
-
-
 def speech_steps(samples: np.ndarray, config: AudioFeatureConfig,
                  cache_dir: Path | None = None) -> tuple[np.ndarray, float]:
     """Whisper-kind features at 50 Hz: float32 (M, row_size) and the voiced share."""
@@ -154,8 +140,6 @@ def speech_steps(samples: np.ndarray, config: AudioFeatureConfig,
 def whisper_frame_rows(samples: np.ndarray, fps: float, n_frames: int | None, config: AudioFeatureConfig,
                        cache_dir: Path | None = None) -> FrameFeatures:
     """kind "whisper": rows float32 (T, encoder_dim + prior_dim + 1), the gate last."""
-    from core.audio2exp.phoneme_rows import check_audio
-
     samples, n_frames = check_audio(samples, fps, n_frames)
     steps, voiced_share = speech_steps(samples, config, cache_dir)
     rows = sample_steps(steps, STEP_S, fps, n_frames, 1)
@@ -166,6 +150,4 @@ def whisper_frame_rows(samples: np.ndarray, fps: float, n_frames: int | None, co
 def features_for(samples: np.ndarray, fps: float, n_frames: int | None, config: AudioFeatureConfig,
                  cache_dir: Path | None = None) -> FrameFeatures:
     """One row per video frame with the variant the config (as resolved at training) names."""
-    from core.audio2exp.registry import frame_rows
-
     return frame_rows(samples, fps, n_frames, config, cache_dir)

@@ -20,6 +20,7 @@ from core.audio2exp.model import META_FILE, MODEL_FILE, Audio2Expression
 from core.audio2exp.networks import MODELS
 from core.audio2exp.normaliser import fit_normaliser
 from core.audio2exp.registry import variant
+from core.audio2exp.speech import project_encoder_folder, resolve_features
 from core.audio2exp.train_config import AudioTrainConfig, AudioTrainResult, ModelScore
 from core.audio2exp.train_network import train_network_job
 from core.errors import JobCancelled
@@ -44,8 +45,6 @@ def train_audio_job(project, config: AudioTrainConfig = AudioTrainConfig()) -> J
     Skips the work when the model is current with the same settings. Cancelling between yields
     leaves the previous model (if any) untouched.
     """
-    from core.audio2exp.speech import project_encoder_folder, resolve_features
-
     yield Progress(0.0, "Loading the speech features")
     features = config.features
     if not features.encoder_folder:  # the project's Whisper folder (variants without Whisper drop it)

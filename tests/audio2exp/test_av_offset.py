@@ -48,11 +48,12 @@ def test_a_known_delay_of_the_sound_is_found_and_removed(clip):
 
 
 def test_training_data_learns_from_the_synced_sound(audio_project_copy, monkeypatch):
-    import core.media
+    import core.audio2exp.data
 
     speech = load_audio(audio_project_copy.source_video, SAMPLE_RATE)
     delay = int(DELAY_S * SAMPLE_RATE)
-    monkeypatch.setattr(core.media, "load_audio", lambda path, rate, **kw: np.concatenate(
+    # the clip's own sound, delayed, where the training data reads it
+    monkeypatch.setattr(core.audio2exp.data, "load_audio", lambda path, rate, **kw: np.concatenate(
         [np.zeros(delay, speech.dtype), speech])[:len(speech)])
     features = AudioFeatureConfig(kind="mfcc")
     data = load_training_data(audio_project_copy, features, 0.2)

@@ -12,6 +12,7 @@ import pytest
 from core.audio2exp.encoder import (BUNDLED_SHA256, STEP_S, EncoderConfig, EncoderError, SpeechEncoder,
                                     bundled_folder, load_encoder)
 from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig
+from core.audio2exp.registry import row_size
 from core.audio2exp.speech import features_for, resolve_features
 from core.media import load_audio
 from tests.conftest import media
@@ -80,7 +81,7 @@ def test_bad_folders_are_refused_with_what_to_do(tmp_path):
 def test_without_an_encoder_the_mfcc_rows_are_used_and_said_so(tmp_path, jfk):
     config, note = resolve_features(AudioFeatureConfig(kind="whisper", encoder_folder=str(tmp_path / "gone")))
     assert config.kind == "mfcc" and "using MFCC features instead" in note and "\n" not in note
-    assert features_for(jfk, 25.0, None, config).rows.shape == (round(11.0 * 25), config.row_size)
+    assert features_for(jfk, 25.0, None, config).rows.shape == (round(11.0 * 25), row_size(config))
 
 
 def test_whisper_rows_one_per_frame_silence_is_zero(jfk):
@@ -88,7 +89,7 @@ def test_whisper_rows_one_per_frame_silence_is_zero(jfk):
     assert config.kind == "whisper" and config.encoder_dim == 384 and "tiny.en" in note
     audio = np.concatenate([np.zeros(2 * SAMPLE_RATE, np.float32), jfk[:3 * SAMPLE_RATE]])
     feats = features_for(audio, 30000 / 1001, None, config)
-    assert feats.rows.shape == (round(5.0 * 30000 / 1001), config.row_size)
+    assert feats.rows.shape == (round(5.0 * 30000 / 1001), row_size(config))
     first = int(np.argmax(feats.gate > 0.5))
     assert 1.9 < first / (30000 / 1001) < 2.6  # JFK's first word starts soon after the 2 s of silence
     assert np.all(feats.rows[:first - 12] == 0.0)  # digital silence: the all-zero row

@@ -8,6 +8,7 @@ import pytest
 
 from core.audio2exp import AudioFeatureConfig, frame_features, window_rows
 from core.audio2exp.features import SAMPLE_RATE
+from core.audio2exp.registry import row_size
 from core.media import load_audio
 from tests.conftest import media
 
@@ -36,7 +37,7 @@ def burst_audio(speech) -> tuple[np.ndarray, float]:
 def test_one_row_per_frame_aligned_to_frame_times(burst_audio, fps):
     audio, onset = burst_audio
     feats = frame_features(audio, fps)
-    assert feats.rows.shape == (round(4.0 * fps), CONFIG.row_size)
+    assert feats.rows.shape == (round(4.0 * fps), row_size(CONFIG))
     assert feats.gate.shape == (feats.rows.shape[0],)
     # Frame i is centred at i / fps: the first frame whose gate opens is the one whose span
     # [t - 1/(2 fps), t + 1/(2 fps)] reaches the onset, give or take the 25 ms analysis window.

@@ -58,8 +58,8 @@ def test_posteriors_line_up_with_the_video_frames(jfk, phoneme_config, fps):
     padded = np.concatenate([np.zeros(int(lead * SAMPLE_RATE), np.float32), audio])
     a = features_for(audio, fps, None, phoneme_config)
     b = features_for(padded, fps, None, phoneme_config)
-    assert a.rows.shape == (round(6 * fps), phoneme_config.row_size)
-    assert b.rows.shape == (round(6.4 * fps), phoneme_config.row_size)
+    assert a.rows.shape == (round(6 * fps), registry.row_size(phoneme_config))
+    assert b.rows.shape == (round(6.4 * fps), registry.row_size(phoneme_config))
     # The phoneme evidence of the padded audio is the same track moved by exactly `shift` frames.
     speech_a = a.rows[:, :len(CLASSES)].sum(axis=1)  # all non-blank class mass per frame
     speech_b = b.rows[:, :len(CLASSES)].sum(axis=1)
@@ -121,7 +121,7 @@ def test_missing_or_damaged_asset_gives_one_clear_line_and_whisper_features(case
             assert len(lines) == 1 and expect in lines[0].getMessage()
     # The fallback features work: Whisper rows, no phoneme evidence.
     feats = features_for(jfk[:2 * SAMPLE_RATE], 25.0, None, config)
-    assert feats.rows.shape == (50, config.row_size) and feats.bilabial is None
+    assert feats.rows.shape == (50, registry.row_size(config)) and feats.bilabial is None
     # A model trained with phonemes cannot silently predict without them.
     with pytest.raises(phon.PhonemeError):
         features_for(jfk[:SAMPLE_RATE], 25.0, None, resolve_features_ok())
