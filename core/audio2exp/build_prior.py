@@ -27,7 +27,7 @@ import torch
 
 from core.atomic import atomic_path, write_json, write_text
 from core.audio2exp.encoder import STEP_S, load_encoder
-from core.audio2exp.features import AudioFeatureConfig, gate_at_steps
+from core.audio2exp.features import SAMPLE_RATE, AudioFeatureConfig, gate_at_steps
 from core.audio2exp.prior import META_FILE, OUTPUTS, PRIOR_DIR, WEIGHTS_FILE, PriorNet
 from core.audio2exp.speech import normalise_steps
 from core.holdout import holdout_start
@@ -88,7 +88,7 @@ def clip_material(video: Path, work: Path, encoder) -> dict:
         return {k: (data[k] if data[k].ndim else float(data[k])) for k in data.files}
 
     tracking = track(video, work)
-    samples = load_audio(video, 16000)
+    samples = load_audio(video, SAMPLE_RATE)
     raw = encoder.encode(samples)
     gate, _ = gate_at_steps(samples, len(raw), AudioFeatureConfig())
     steps = normalise_steps(raw, gate)

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.audio2exp.features import SAMPLE_RATE
 from core.errors import DubError
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 MEL_HOP = 160          # 10 ms
 N_FFT = 400
 STEP_S = 0.02          # one encoder output per 20 ms (the encoder halves the mel rate)

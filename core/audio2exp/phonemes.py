@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from core.audio2exp.features import SAMPLE_RATE
 from core.audio2exp.step_cache import audio_key, cached_rows
 from core.errors import DubError
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 STEP_S = 0.02                      # one posterior row per 20 ms (320 samples)
 STEP_SAMPLES = 320
 ASSET_NAME = "asr_waveform.hama"
