@@ -73,16 +73,10 @@ class DubExport:
         project = self.session.project
         if project is None or self.audio is None or self.session.runner.is_running():
             return
-        folder = self.session.settings.last_folder("export")
-        out = ask_save_path(self, folder / f"{project.name}-dubbed.mp4")
-        if out is None:
+        chosen = self._ask_export(f"{project.name}-dubbed.mp4")
+        if chosen is None:
             return
-        self.session.settings.remember_folder("export", out.parent)
-        try:
-            audio_path = self.dub_audio_path()
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc, "The trimmed audio could not be saved")
-            return
+        out, audio_path = chosen
         self.stop_playing()
         self.last_export = None
         self._update_buttons()
@@ -96,17 +90,24 @@ class DubExport:
         project = self.session.project
         if project is None or self.audio is None:
             return
-        folder = self.session.settings.last_folder("export")
-        out = ask_save_path(self, folder / f"{project.name}-{self.audio_path.stem}-dubbed.mp4")
-        if out is None:
+        chosen = self._ask_export(f"{project.name}-{self.audio_path.stem}-dubbed.mp4")
+        if chosen is None:
             return
+        out, audio_path = chosen
+        self.export_queue.add(out, audio=audio_path, renderer=self.renderer())
+
+    def _ask_export(self, name: str):
+        """(where to write the video, the audio as trimmed) after asking where (in the folder last
+        used for exports); None when the user cancels or the trimmed audio cannot be saved."""
+        out = ask_save_path(self, self.session.settings.last_folder("export") / name)
+        if out is None:
+            return None
         self.session.settings.remember_folder("export", out.parent)
         try:
-            audio_path = self.dub_audio_path()
+            return out, self.dub_audio_path()
         except Exception as exc:  # noqa: BLE001
             show_error(self, exc, "The trimmed audio could not be saved")
-            return
-        self.export_queue.add(out, audio=audio_path, renderer=self.renderer())
+            return None
 
     def _reveal_export(self) -> None:
         if self.last_export is not None and not reveal(self.last_export):
