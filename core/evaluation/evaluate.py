@@ -139,14 +139,13 @@ class _SegmentScorer:
         return out
 
 
-def _lip_closure(project, tracking, indices, expressions, segment, fps) -> dict:
-    predicted = load_audio_model(project).mouth_opening(expressions)
+def _lip_closure(tracking, indices, predicted, segment, fps) -> dict:
     real = tracking.mouth_opening()[indices]
     gate = frame_features(segment, fps, len(indices)).gate
     return lip_closure(real, predicted, gate, fps)
 
 
-def _bilabial_recall(project, tracking, indices, expressions, segment, fps) -> dict:
+def _bilabial_recall(tracking, indices, predicted, segment, fps) -> dict:
     """Bilabial closure recall on the held-out tail: p/b/m found by the phoneme recogniser on the
     real audio (core.lipsync_metrics.bilabial_recall); an empty dict when the recogniser is missing."""
     try:
@@ -155,7 +154,6 @@ def _bilabial_recall(project, tracking, indices, expressions, segment, fps) -> d
         log.warning("bilabial closure recall not measured: %s", exc)
         return {}
     events = bilabial_events(recogniser.posteriors(segment, class_matrix(recogniser.tokens)), STEP_S)
-    predicted = load_audio_model(project).mouth_opening(expressions)
     return bilabial_recall(tracking.mouth_opening()[indices], predicted, events, fps)
 
 
@@ -172,14 +170,16 @@ def evaluate_job(project, config: EvaluateConfig = EvaluateConfig()) -> Job[Eval
     rate, out_rate = FEATURE_RATE, OUTPUT_AUDIO_RATE
     # the clip's own sound/picture offset, measured when the audio model trained, is the video's
     # defect, not the model's: the tail's speech drives the model as a synced voice would
-    applied = float(load_audio_model(project).meta.metrics.get("av_offset_applied_s") or 0.0)
+    audio_model = load_audio_model(project)
+    applied = float(audio_model.meta.metrics.get("av_offset_applied_s") or 0.0)
     speech = shift_audio(load_audio(project.source_video, rate), applied, rate)
     segment = speech[int(round(start / reader.fps * rate)):int(round((start + length) / reader.fps * rate))]
     audio_out = load_audio(project.source_video, out_rate, mono=False)
     audio_out = audio_out[:, int(round(start / reader.fps * out_rate)):int(round((start + length) / reader.fps * out_rate))]
     expressions = predict_expressions(project, segment, n_frames=length)
-    closure = _lip_closure(project, tracking, indices, expressions, segment, reader.fps)
-    bilabial = _bilabial_recall(project, tracking, indices, expressions, segment, reader.fps)
+    predicted_opening = audio_model.mouth_opening(expressions)
+    closure = _lip_closure(tracking, indices, predicted_opening, segment, reader.fps)
+    bilabial = _bilabial_recall(tracking, indices, predicted_opening, segment, reader.fps)
     renderer = FaceRenderer(project, size=tracking.crop_size)
     masks = np.concatenate([
         renderer.render(indices[i:i + 16]).expanded_mask[:, 0].detach().cpu().numpy() > 0.5

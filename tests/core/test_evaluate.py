@@ -151,8 +151,8 @@ def test_lip_closure_counts_the_closures_of_a_longer_tail(speaking_project):
     speech = load_audio(speaking_project.source_video, SAMPLE_RATE)[
         int(round(start / fps * SAMPLE_RATE)):int(round(n / fps * SAMPLE_RATE))]
     expressions = predict_expressions(speaking_project, speech, n_frames=len(indices))
-    closure = _lip_closure(speaking_project, tracking, indices, expressions, speech, fps)
     predicted = load_audio_model(speaking_project).mouth_opening(expressions)
+    closure = _lip_closure(tracking, indices, predicted, speech, fps)
     expected = lip_closure(tracking.mouth_opening()[indices], predicted, frame_features(speech, fps, len(indices)).gate,
                            fps)
     assert closure["frames"] == expected["frames"] >= 10
