@@ -2,7 +2,9 @@
 ``job_*`` hooks, the others' never do.
 
 A page lists the jobs it runs (``wire_jobs(session, "prepare")``) and overrides the hooks it needs;
-``show_job_progress`` fills a ProgressPanel with a record and the job's elapsed time.
+``show_job_progress`` fills a ProgressPanel with a record and the job's elapsed time. Most pages
+only show their job's progress in one panel and refresh their buttons when any job starts or
+ends: ``wire_jobs(..., panel=..., on_busy=...)`` does that without overriding a hook.
 """
 
 from __future__ import annotations
@@ -12,9 +14,14 @@ class RunsJobs:
     """Mixin for a QWidget that runs named jobs on ``session.runner`` (app.workers.JobRunner)."""
 
     job_names: frozenset[str] = frozenset()
+    job_panel = None  # the ProgressPanel the default job_progress fills
+    _on_busy = None
 
-    def wire_jobs(self, session, *names: str) -> None:
+    def wire_jobs(self, session, *names: str, panel=None, on_busy=None) -> None:
+        """panel: the ProgressPanel showing these jobs' progress; on_busy(): called when any job
+        starts while none ran or the last one ends (default: the jobs_busy hook)."""
         self.job_names = frozenset(names)
+        self.job_panel, self._on_busy = panel, on_busy
         runner = session.runner
         runner.progress.connect(self._relay_progress)
         runner.finished_ok.connect(self._relay_done)
@@ -31,7 +38,9 @@ class RunsJobs:
 
     # ---- hooks: override what the page needs --------------------------------------------------------
     def job_progress(self, name: str, record) -> None:
-        """A Progress record of one of this page's jobs."""
+        """A Progress record of one of this page's jobs (shown in ``job_panel`` if there is one)."""
+        if self.job_panel is not None:
+            self.show_job_progress(self.job_panel, name, record)
 
     def job_done(self, name: str, result) -> None:
         """The job returned ``result``."""
@@ -50,6 +59,8 @@ class RunsJobs:
 
     def jobs_busy(self, busy: bool) -> None:
         """Any job (this page's or another's) started while none ran (True) or the last one ended."""
+        if self._on_busy is not None:
+            self._on_busy()
 
     # ---- the runner's signals, for this page's jobs only ---------------------------------------------
     def _relay_progress(self, name: str, record) -> None:

@@ -60,7 +60,7 @@ class DubPage(RunsJobs, DubAudio, DubScript, DubPreviewPart, DubExport, QWidget)
         layout.addWidget(title)
         layout.addWidget(self.splitter, 1)
 
-        self.wire_jobs(session, EXPORT_JOB, SPEAK_JOB)
+        self.wire_jobs(session, EXPORT_JOB, SPEAK_JOB, on_busy=self._update_buttons)
         session.project_changed.connect(self._on_project)
         session.stages_changed.connect(self._on_models_changed)
         self.refresh_devices()
@@ -109,9 +109,6 @@ class DubPage(RunsJobs, DubAudio, DubScript, DubPreviewPart, DubExport, QWidget)
             self.export_progress.set_running(False)
         else:
             self.script.set_running(False)
-        self._update_buttons()
-
-    def jobs_busy(self, busy: bool) -> None:
         self._update_buttons()
 
     # ---- state ---------------------------------------------------------------------------------------

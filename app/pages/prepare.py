@@ -109,7 +109,7 @@ class PreparePage(RunsJobs, QWidget):
         layout.addWidget(splitter, 1)
 
         session.project_changed.connect(self.load_project)
-        self.wire_jobs(session, JOB)
+        self.wire_jobs(session, JOB, panel=self.progress, on_busy=self._update_buttons)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -270,12 +270,6 @@ class PreparePage(RunsJobs, QWidget):
         self.progress.show_message("Starting face capture...", done=False)
         self.session.runner.start(JOB, lambda: jobs.prepare(project))
         self._update_buttons()
-
-    def jobs_busy(self, busy: bool) -> None:
-        self._update_buttons()
-
-    def job_progress(self, name: str, record) -> None:
-        self.show_job_progress(self.progress, name, record)
 
     def job_done(self, name: str, result) -> None:
         self.progress.show_message("Face capture finished.", done=True)

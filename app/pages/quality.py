@@ -180,7 +180,7 @@ class QualityPage(RunsJobs, QWidget):
         self.renders.failed.connect(lambda key, exc: log.warning("side-by-side frame %s: %s", key, exc))
         self.playback = ClockedPlayback(self.viewer, lambda: self.play_button.setText("Play"), self)
         self.play_timer = self.playback.timer
-        self.wire_jobs(session, JOB)
+        self.wire_jobs(session, JOB, panel=self.progress, on_busy=self._update_buttons)
         session.project_changed.connect(lambda _: self.load())
         session.stages_changed.connect(self._update_status)
         self.load()
@@ -372,12 +372,6 @@ class QualityPage(RunsJobs, QWidget):
         self.progress.show_message("Measuring quality on the held-out frames...", done=False)
         self.session.runner.start(JOB, lambda: jobs.evaluate(project))
         self._update_buttons()
-
-    def jobs_busy(self, busy: bool) -> None:
-        self._update_buttons()
-
-    def job_progress(self, name: str, record) -> None:
-        self.show_job_progress(self.progress, name, record)
 
     def job_done(self, name: str, result) -> None:
         self.progress.show_message("Quality measured.", done=True)

@@ -80,7 +80,7 @@ class ExportQueuePanel(RunsJobs, QGroupBox):
         layout.addWidget(self.summary)
         layout.addLayout(buttons)
 
-        self.wire_jobs(session, QUEUE_JOB)
+        self.wire_jobs(session, QUEUE_JOB, on_busy=self._update_buttons)
         session.project_changed.connect(self.set_project)
         if session.project is not None:
             self.set_project(session.project)
@@ -195,9 +195,6 @@ class ExportQueuePanel(RunsJobs, QGroupBox):
             if item.data(0, Qt.ItemDataRole.UserRole) == entry_id:
                 return item
         return None
-
-    def jobs_busy(self, busy: bool) -> None:
-        self._update_buttons()
 
     def job_progress(self, name: str, record) -> None:
         position = record.stage.split(":", 1)[0]
